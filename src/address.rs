@@ -1,0 +1,689 @@
+//! Address fields: RFC 5322 §3.4 address lists (with the obsolete syntax of §4.4) parsed into
+//! validated, canonical SMTP addr-specs (RFC 5321 §4.1.2), domains in IDNA ASCII form.
+//!
+//! The parser is our own rather than mail-parser's because the envelope must never lose or invent
+//! an address: every token is accounted for, and anything unexpected is an error naming it.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+
+/// Why an address field could not be read. Each variant says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("`{0}` is not valid here")]
+    Unexpected(String),
+    #[error("a quoted string is not closed with `\"`")]
+    UnclosedQuote,
+    #[error("a comment is not closed with `)`")]
+    UnclosedComment,
+    #[error("a domain literal is not closed with `]`")]
+    UnclosedLiteral,
+    #[error("`<` is not closed with `>`")]
+    UnclosedAngle,
+    #[error("group `{0}` is not closed with `;`")]
+    UnclosedGroup(String),
+    #[error("the header is not valid UTF-8")]
+    NotUtf8,
+    #[error("`{0}` has no `@domain`")]
+    NoDomain(String),
+    #[error("`{addr}`: {why}")]
+    Invalid { addr: String, why: &'static str },
+    #[error("`{0}@` has no domain after `@`")]
+    MissingDomain(String),
+    #[error("`<>` is an empty address")]
+    Empty,
+}
+
+/// A validated envelope address: `local@domain` in canonical form.
+///
+/// The local part is kept exactly (quoted only where RFC 5321 requires it); the domain is
+/// lower-cased and, unless the local part needs SMTPUTF8, in IDNA ASCII form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Addr {
+    text: String,
+    at: usize,
+}
+
+impl Addr {
+    /// Parses and validates one bare addr-spec, as given on a command line (`--rcpt a@b.example`).
+    ///
+    /// ```
+    /// let a = envoi::Addr::parse("Ann@Example.ORG").unwrap();
+    /// assert_eq!(a.as_str(), "Ann@example.org");
+    /// ```
+    pub fn parse(s: &str) -> Result<Addr, AddressError> {
+        let list = parse_list(s)?;
+        match list.as_slice() {
+            [one] => one.resolve(None),
+            _ => Err(AddressError::Invalid {
+                addr: s.to_owned(),
+                why: "expected exactly one address",
+            }),
+        }
+    }
+
+    /// Builds an address from its two parts, validating both.
+    pub fn from_parts(local: &str, domain: &str) -> Result<Addr, AddressError> {
+        normalise(local, domain)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    pub fn local(&self) -> &str {
+        &self.text[..self.at]
+    }
+    pub fn domain(&self) -> &str {
+        &self.text[self.at + 1..]
+    }
+    /// True when the local part is not ASCII, so the transaction needs SMTPUTF8 (RFC 6531).
+    pub fn needs_smtputf8(&self) -> bool {
+        !self.local().is_ascii()
+    }
+    /// The domain in ASCII form (for Message-IDs), whatever form the envelope keeps.
+    pub fn ascii_domain(&self) -> String {
+        let d = self.domain();
+        if d.is_ascii() {
+            d.to_owned()
+        } else {
+            idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_owned())
+        }
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl serde::Serialize for Addr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// One mailbox found in an address field, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The local part, unquoted (quoted-pairs resolved).
+    pub local: String,
+    /// Whether any part of the local part was written as a quoted string.
+    pub quoted: bool,
+    /// The domain as written (a dot-atom or a `[literal]`), or None for a bare name like `root`.
+    pub domain: Option<String>,
+    /// Byte range of the whole mailbox (display name included) in the field value.
+    pub range: Range<usize>,
+}
+
+impl Mailbox {
+    /// Validates this mailbox into an [`Addr`]; `local_domain` qualifies a bare name such as `root`.
+    pub fn resolve(&self, local_domain: Option<&str>) -> Result<Addr, AddressError> {
+        let domain = match (&self.domain, local_domain) {
+            (Some(d), _) => d.as_str(),
+            (None, Some(d)) => d,
+            (None, None) => return Err(AddressError::NoDomain(self.local.clone())),
+        };
+        normalise(&self.local, domain)
+    }
+}
+
+/// Parses an address list (the value of To, Cc, Bcc, From, ...) into its mailboxes, group
+/// members included, in order. Empty groups and empty list elements add nothing.
+///
+/// ```
+/// let m = envoi::address::parse_list("Team: a@x.example, \"Doe, J\" <j@y.example>;, c@z.example").unwrap();
+/// assert_eq!(m.len(), 3);
+/// assert_eq!(m[1].local, "j");
+/// ```
+pub fn parse_list(value: &str) -> Result<Vec<Mailbox>, AddressError> {
+    let toks = tokenize(value)?;
+    let mut p = Parser {
+        src: value,
+        toks: &toks,
+        i: 0,
+        out: Vec::new(),
+    };
+    p.list(false)?;
+    Ok(p.out)
+}
+
+/// Like [`parse_list`], for raw header bytes that must be UTF-8.
+pub fn parse_list_bytes(value: &[u8]) -> Result<Vec<Mailbox>, AddressError> {
+    parse_list(std::str::from_utf8(value).map_err(|_| AddressError::NotUtf8)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Atom,
+    Quoted(String),
+    Literal,
+    Special(u8),
+}
+
+#[derive(Debug)]
+struct Token {
+    tok: Tok,
+    range: Range<usize>,
+}
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+}
+
+fn tokenize(s: &str) -> Result<Vec<Token>, AddressError> {
+    let b = s.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        let tok = match c {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            b'(' => {
+                i = skip_comment(b, i)?;
+                continue;
+            }
+            b'"' => {
+                let (text, end) = quoted(b, i)?;
+                i = end;
+                Tok::Quoted(text)
+            }
+            b'[' => {
+                let end = memchr::memchr(b']', &b[i..]).ok_or(AddressError::UnclosedLiteral)?;
+                i += end + 1;
+                Tok::Literal
+            }
+            b'=' if b.get(i + 1) == Some(&b'?') && encoded_word_len(&b[i..]).is_some() => {
+                i += encoded_word_len(&b[i..]).unwrap_or(1);
+                Tok::Atom
+            }
+            b'<' | b'>' | b':' | b';' | b'@' | b',' | b'.' => {
+                i += 1;
+                Tok::Special(c)
+            }
+            _ if is_atext(c) => {
+                while i < b.len() && is_atext(b[i]) {
+                    i += 1;
+                }
+                Tok::Atom
+            }
+            _ => return Err(AddressError::Unexpected(char_at(s, i))),
+        };
+        toks.push(Token {
+            tok,
+            range: start..i,
+        });
+    }
+    Ok(toks)
+}
+
+fn char_at(s: &str, i: usize) -> String {
+    s[i..]
+        .chars()
+        .next()
+        .map(|c| c.escape_debug().to_string())
+        .unwrap_or_default()
+}
+
+/// Length of an RFC 2047 encoded word at the start of `b`, so that specials inside one (seen in
+/// the wild: `=?utf-8?q?Doe,_J?=`) do not split a display name.
+fn encoded_word_len(b: &[u8]) -> Option<usize> {
+    let mut q = 0;
+    for (i, &c) in b.iter().enumerate().skip(2) {
+        if c <= b' ' || c == 0x7f {
+            return None;
+        }
+        if c == b'?' {
+            q += 1;
+            if q == 3 {
+                return (b.get(i + 1) == Some(&b'=')).then_some(i + 2);
+            }
+        }
+    }
+    None
+}
+
+fn skip_comment(b: &[u8], mut i: usize) -> Result<usize, AddressError> {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(AddressError::UnclosedComment)
+}
+
+fn quoted(b: &[u8], start: usize) -> Result<(String, usize), AddressError> {
+    let mut out = Vec::new();
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                return Ok((
+                    String::from_utf8(out).map_err(|_| AddressError::NotUtf8)?,
+                    i + 1,
+                ));
+            }
+            b'\\' if i + 1 < b.len() => {
+                out.push(b[i + 1]);
+                i += 2;
+                continue;
+            }
+            // Folding inside a quoted string is not part of its content (RFC 5322 §3.2.4).
+            b'\r' | b'\n' => {}
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Err(AddressError::UnclosedQuote)
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    toks: &'a [Token],
+    i: usize,
+    out: Vec<Mailbox>,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i).map(|t| &t.tok)
+    }
+
+    fn unexpected(&self) -> AddressError {
+        match self.toks.get(self.i) {
+            Some(t) => AddressError::Unexpected(self.src[t.range.clone()].to_owned()),
+            None => AddressError::Unexpected("end of field".into()),
+        }
+    }
+
+    /// address-list, or a group's mailbox-list when `in_group` (ends at `;`).
+    fn list(&mut self, in_group: bool) -> Result<(), AddressError> {
+        loop {
+            match self.peek() {
+                None => return Ok(()),
+                Some(Tok::Special(b';')) if in_group => return Ok(()),
+                Some(Tok::Special(b',')) => {
+                    self.i += 1;
+                    continue;
+                }
+                _ => self.address(in_group)?,
+            }
+            match self.peek() {
+                None => return Ok(()),
+                Some(Tok::Special(b',')) => self.i += 1,
+                Some(Tok::Special(b';')) if in_group => return Ok(()),
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    fn address(&mut self, in_group: bool) -> Result<(), AddressError> {
+        let start = self.i;
+        let mut j = self.i;
+        while matches!(
+            self.toks.get(j).map(|t| &t.tok),
+            Some(Tok::Atom | Tok::Quoted(_) | Tok::Special(b'.'))
+        ) {
+            j += 1;
+        }
+        match self.toks.get(j).map(|t| &t.tok) {
+            Some(Tok::Special(b'<')) => {
+                self.i = j;
+                self.angle(start)
+            }
+            Some(Tok::Special(b':')) if j > start && !in_group => {
+                let name = self.text(start, j);
+                self.i = j + 1;
+                self.list(true)?;
+                if self.peek() != Some(&Tok::Special(b';')) {
+                    return Err(AddressError::UnclosedGroup(name));
+                }
+                self.i += 1;
+                Ok(())
+            }
+            Some(Tok::Special(b'@')) if j > start => {
+                let (local, quoted) = self.local_part(start, j)?;
+                self.i = j + 1;
+                let domain = self.domain()?;
+                self.push(start, local, quoted, Some(domain));
+                Ok(())
+            }
+            None | Some(Tok::Special(b',' | b';')) if j > start => {
+                let (local, quoted) = self.local_part(start, j)?;
+                self.i = j;
+                self.push(start, local, quoted, None);
+                Ok(())
+            }
+            _ => {
+                self.i = j;
+                Err(self.unexpected())
+            }
+        }
+    }
+
+    fn angle(&mut self, start: usize) -> Result<(), AddressError> {
+        self.i += 1; // '<'
+        if self.peek() == Some(&Tok::Special(b'@')) {
+            // obs-route (RFC 5322 §4.4): `<@relay1,@relay2:user@host>`; the route is ignored.
+            while !matches!(self.peek(), Some(Tok::Special(b':')) | None) {
+                self.i += 1;
+            }
+            if self.peek().is_none() {
+                return Err(AddressError::UnclosedAngle);
+            }
+            self.i += 1;
+        }
+        if self.peek() == Some(&Tok::Special(b'>')) {
+            return Err(AddressError::Empty);
+        }
+        let ls = self.i;
+        while matches!(
+            self.peek(),
+            Some(Tok::Atom | Tok::Quoted(_) | Tok::Special(b'.'))
+        ) {
+            self.i += 1;
+        }
+        if ls == self.i {
+            return Err(self.unexpected());
+        }
+        let (local, quoted) = self.local_part(ls, self.i)?;
+        let domain = match self.peek() {
+            Some(Tok::Special(b'@')) => {
+                self.i += 1;
+                Some(self.domain()?)
+            }
+            _ => None,
+        };
+        match self.peek() {
+            Some(Tok::Special(b'>')) => self.i += 1,
+            None => return Err(AddressError::UnclosedAngle),
+            _ => return Err(self.unexpected()),
+        }
+        self.push(start, local, quoted, domain);
+        Ok(())
+    }
+
+    fn push(&mut self, start: usize, local: String, quoted: bool, domain: Option<String>) {
+        let range = self.toks[start].range.start..self.toks[self.i - 1].range.end;
+        self.out.push(Mailbox {
+            local,
+            quoted,
+            domain,
+            range,
+        });
+    }
+
+    fn text(&self, from: usize, to: usize) -> String {
+        self.src[self.toks[from].range.start..self.toks[to - 1].range.end].to_owned()
+    }
+
+    /// word *("." word), CFWS around the dots allowed (obs-local-part).
+    fn local_part(&self, from: usize, to: usize) -> Result<(String, bool), AddressError> {
+        let mut local = String::new();
+        let mut quoted = false;
+        for (k, t) in self.toks[from..to].iter().enumerate() {
+            let want_word = k % 2 == 0;
+            match (&t.tok, want_word) {
+                (Tok::Atom, true) => local.push_str(&self.src[t.range.clone()]),
+                (Tok::Quoted(q), true) => {
+                    quoted = true;
+                    local.push_str(q);
+                }
+                (Tok::Special(b'.'), false) => local.push('.'),
+                _ => {
+                    return Err(AddressError::Invalid {
+                        addr: self.text(from, to),
+                        why: "the local part has an empty atom (`..`, or a dot at an end)",
+                    });
+                }
+            }
+        }
+        if (to - from).is_multiple_of(2) {
+            return Err(AddressError::Invalid {
+                addr: self.text(from, to),
+                why: "the local part ends with a dot",
+            });
+        }
+        Ok((local, quoted))
+    }
+
+    fn domain(&mut self) -> Result<String, AddressError> {
+        if let Some(Tok::Literal) = self.peek() {
+            self.i += 1;
+            return Ok(self.text(self.i - 1, self.i));
+        }
+        if matches!(self.peek(), None | Some(Tok::Special(b',' | b';' | b'>'))) {
+            let at = self.i - 1;
+            let start = (0..at)
+                .rev()
+                .take_while(|&k| !matches!(self.toks[k].tok, Tok::Special(b',' | b'<' | b':')))
+                .last()
+                .unwrap_or(at);
+            return Err(AddressError::MissingDomain(self.text(start, at)));
+        }
+        let mut d = String::new();
+        loop {
+            match self.peek() {
+                Some(Tok::Atom) => d.push_str(&self.src[self.toks[self.i].range.clone()]),
+                _ => return Err(self.unexpected()),
+            }
+            self.i += 1;
+            if self.peek() != Some(&Tok::Special(b'.')) {
+                return Ok(d);
+            }
+            d.push('.');
+            self.i += 1;
+        }
+    }
+}
+
+fn is_dot_atom(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.')
+            .all(|a| !a.is_empty() && a.bytes().all(is_atext))
+}
+
+fn invalid(local: &str, domain: &str, why: &'static str) -> AddressError {
+    AddressError::Invalid {
+        addr: format!("{local}@{domain}"),
+        why,
+    }
+}
+
+/// Validates both parts and puts them in canonical form (RFC 5321 §4.1.2, §4.5.3.1).
+fn normalise(local: &str, domain: &str) -> Result<Addr, AddressError> {
+    if local.is_empty() {
+        return Err(invalid(local, domain, "the local part is empty"));
+    }
+    if local.len() > 64 {
+        return Err(invalid(
+            local,
+            domain,
+            "the local part is longer than 64 octets (RFC 5321 §4.5.3.1.1)",
+        ));
+    }
+    if local.chars().any(|c| c.is_control()) {
+        return Err(invalid(
+            local,
+            domain,
+            "the local part contains a control character",
+        ));
+    }
+    let mut text = String::with_capacity(local.len() + domain.len() + 3);
+    if is_dot_atom(local) {
+        text.push_str(local);
+    } else {
+        text.push('"');
+        for c in local.chars() {
+            if c == '"' || c == '\\' {
+                text.push('\\');
+            }
+            text.push(c);
+        }
+        text.push('"');
+    }
+    let at = text.len();
+    text.push('@');
+    let ascii_local = local.is_ascii();
+    normalise_domain(domain, ascii_local, &mut text).map_err(|why| invalid(local, domain, why))?;
+    Ok(Addr { text, at })
+}
+
+fn normalise_domain(domain: &str, ascii_form: bool, out: &mut String) -> Result<(), &'static str> {
+    if let Some(lit) = domain.strip_prefix('[') {
+        let inner = lit
+            .strip_suffix(']')
+            .ok_or("the domain literal is not closed")?;
+        let ok = match inner.get(..5) {
+            Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => {
+                inner[5..].parse::<Ipv6Addr>().is_ok()
+            }
+            _ => inner.parse::<Ipv4Addr>().is_ok(),
+        };
+        if !ok {
+            return Err("the domain literal is not an IPv4 or `IPv6:` address");
+        }
+        out.push_str(domain);
+        return Ok(());
+    }
+    if domain.is_ascii() && !domain.contains("xn--") && !domain.contains("XN--") {
+        check_ldh(domain)?;
+        out.extend(domain.chars().map(|c| c.to_ascii_lowercase()));
+        return Ok(());
+    }
+    let ascii = idna::domain_to_ascii_strict(domain)
+        .map_err(|_| "the domain is not a valid internationalised name")?;
+    check_ldh(&ascii)?;
+    if ascii_form {
+        out.push_str(&ascii);
+    } else {
+        out.push_str(&idna::domain_to_unicode(&ascii).0);
+    }
+    Ok(())
+}
+
+fn check_ldh(d: &str) -> Result<(), &'static str> {
+    if d.len() > 253 {
+        return Err("the domain is longer than 253 octets");
+    }
+    for label in d.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("a domain label is empty or longer than 63 octets");
+        }
+        let b = label.as_bytes();
+        if b[0] == b'-'
+            || b[b.len() - 1] == b'-'
+            || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        {
+            return Err("a domain label may hold only letters, digits and inner hyphens");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(v: &str) -> Vec<String> {
+        parse_list(v)
+            .unwrap()
+            .iter()
+            .map(|m| m.resolve(Some("local.example")).unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn display_names_groups_comments() {
+        assert_eq!(
+            addrs(
+                "\"Doe, John\" <J@Example.COM>, (c (nested)) x@y.example (tail), G: a@b.example, c@d.example;"
+            ),
+            ["J@example.com", "x@y.example", "a@b.example", "c@d.example"]
+        );
+        assert!(addrs("undisclosed-recipients:;").is_empty());
+        assert!(addrs("").is_empty());
+        assert!(addrs(" , ,").is_empty());
+    }
+
+    #[test]
+    fn encoded_words_and_routes() {
+        assert_eq!(
+            addrs("=?utf-8?q?Doe,_J=C3=A9?= <j@x.example>"),
+            ["j@x.example"]
+        );
+        assert_eq!(
+            addrs("<@relay.example,@r2.example:u@h.example>"),
+            ["u@h.example"]
+        );
+        assert_eq!(addrs("John Q. Public <jqp@x.example>"), ["jqp@x.example"]);
+    }
+
+    #[test]
+    fn quoted_local_parts() {
+        assert_eq!(addrs("\"john.doe\"@x.example"), ["john.doe@x.example"]);
+        assert_eq!(addrs("\"a b\"@x.example"), ["\"a b\"@x.example"]);
+        assert_eq!(addrs("\"a\\\"b\"@x.example"), ["\"a\\\"b\"@x.example"]);
+        assert_eq!(addrs("john . doe @ x . example"), ["john.doe@x.example"]);
+    }
+
+    #[test]
+    fn idna_and_smtputf8() {
+        let a = Addr::parse("user@Bücher.example").unwrap();
+        assert_eq!(a.as_str(), "user@xn--bcher-kva.example");
+        assert!(!a.needs_smtputf8());
+        let u = Addr::parse("jösé@Bücher.example").unwrap();
+        assert_eq!(u.as_str(), "jösé@bücher.example");
+        assert!(u.needs_smtputf8());
+        assert_eq!(u.ascii_domain(), "xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn bare_names_are_qualified_or_rejected() {
+        assert_eq!(addrs("root"), ["root@local.example"]);
+        let m = parse_list("root").unwrap();
+        assert_eq!(
+            m[0].resolve(None),
+            Err(AddressError::NoDomain("root".into()))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        for bad in [
+            "a@",
+            "<a@b.example",
+            "a..b@c.example",
+            "a@b_c.example",
+            "<>",
+            "\"x@y.example",
+            "G: a@b.example",
+            "a@b.example c@d.example",
+            "a@[1.2.3]",
+        ] {
+            let r = parse_list(bad).and_then(|v| {
+                v.iter()
+                    .map(|m| m.resolve(None))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            assert!(r.is_err(), "{bad} should fail");
+        }
+        assert_eq!(addrs("a@[192.0.2.1]"), ["a@[192.0.2.1]"]);
+        assert_eq!(addrs("a@[IPv6:2001:db8::1]"), ["a@[IPv6:2001:db8::1]"]);
+    }
+}

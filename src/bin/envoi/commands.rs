@@ -1,0 +1,177 @@
+//! One function per subcommand: read drafts, call the library, print, choose the exit code.
+
+use crate::args::{Cli, Command};
+use crate::exit::{DATAERR, Failure, IOERR, Result};
+use crate::input::Source;
+use envoi::{Composed, Composer, Options};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub fn run(cli: Cli) -> Result {
+    match cli.command {
+        Command::Compose {
+            opts,
+            out_dir,
+            drafts,
+        } => {
+            let sources = Source::list(&drafts);
+            let composer = opts.composer(Options::default(), sources.len())?;
+            match out_dir {
+                Some(dir) => compose_to_dir(&composer, &sources, &dir),
+                None => compose_to_stdout(&composer, &sources),
+            }
+        }
+        Command::Envelope { opts, json, drafts } => {
+            let sources = Source::list(&drafts);
+            let composer = opts.composer(Options::default(), sources.len())?;
+            each_draft(&composer, &sources, |_, c| print_envelopes(c, json))
+        }
+        Command::Check { drafts } => check(&Source::list(&drafts)),
+    }
+}
+
+/// Composes every draft, calling `out` for each success. A failing draft is reported and the
+/// others still run; the first failure decides the exit code.
+fn each_draft(
+    composer: &Composer,
+    sources: &[Source],
+    mut out: impl FnMut(&Source, &Composed) -> Result,
+) -> Result {
+    let mut first: Option<Failure> = None;
+    for s in sources {
+        let r = s.read().and_then(|bytes| {
+            let c = composer
+                .compose(&bytes)
+                .map_err(|e| Failure::compose(&s.display(), e))?;
+            out(s, &c)
+        });
+        if let Err(f) = r {
+            // An I/O error (a full disk, a closed stdout) would fail every later draft too.
+            if f.code == IOERR {
+                return Err(f);
+            }
+            eprintln!("envoi: {}", f.message);
+            first.get_or_insert(Failure::new(f.code, ""));
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+fn compose_to_stdout(composer: &Composer, sources: &[Source]) -> Result {
+    if sources.len() > 1 {
+        return Err(Failure::usage(
+            "several drafts make several messages: use --out-dir DIR",
+        ));
+    }
+    each_draft(composer, sources, |s, c| {
+        if c.submissions.len() > 1 {
+            return Err(Failure::usage(format!(
+                "{}: the Bcc policy makes {} submissions; use --out-dir DIR to get each one",
+                s.display(),
+                c.submissions.len()
+            )));
+        }
+        let mut stdout = std::io::stdout().lock();
+        c.write_message(0, &mut stdout)
+            .and_then(|_| stdout.flush())
+            .map_err(|e| Failure::write(Path::new("stdout"), e))
+    })
+}
+
+fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result {
+    let mut stems: HashMap<String, &Source> = HashMap::new();
+    for s in sources {
+        if let Some(other) = stems.insert(s.stem(), s) {
+            return Err(Failure::usage(format!(
+                "{} and {} would both write {}.eml; rename one",
+                other.display(),
+                s.display(),
+                s.stem()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Failure::write(dir, e))?;
+    let mut buf = Vec::new();
+    each_draft(composer, sources, |s, c| {
+        let stem = s.stem();
+        for (i, sub) in c.submissions.iter().enumerate() {
+            let name = if c.submissions.len() == 1 {
+                stem.clone()
+            } else {
+                format!("{stem}.{}", i + 1)
+            };
+            buf.clear();
+            c.write_message(i, &mut buf)
+                .map_err(|e| Failure::write(dir, e))?;
+            write_file(&dir.join(format!("{name}.eml")), &buf)?;
+            let mut json = sub.envelope.to_json();
+            json.push('\n');
+            write_file(&dir.join(format!("{name}.envelope.json")), json.as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes a whole file; on failure removes what was written, so no partial output remains.
+fn write_file(path: &PathBuf, bytes: &[u8]) -> Result {
+    std::fs::write(path, bytes).map_err(|e| {
+        let _ = std::fs::remove_file(path);
+        Failure::write(path, e)
+    })
+}
+
+fn print_envelopes(c: &Composed, json: bool) -> Result {
+    let mut out = String::new();
+    for (i, s) in c.submissions.iter().enumerate() {
+        if json {
+            out.push_str(&s.envelope.to_json());
+            out.push('\n');
+            continue;
+        }
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "MAIL FROM:<{}>{}\n",
+            s.envelope.from,
+            if s.envelope.smtputf8 { " SMTPUTF8" } else { "" }
+        ));
+        for r in &s.envelope.to {
+            out.push_str(&format!("RCPT TO:<{r}>\n"));
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Failure::write(Path::new("stdout"), e))
+}
+
+fn check(sources: &[Source]) -> Result {
+    let mut failed: Option<u8> = None;
+    let mut out = String::new();
+    for s in sources {
+        match s.read() {
+            Ok(bytes) => {
+                for f in envoi::check::check(&bytes, None) {
+                    let line = if f.line > 0 {
+                        format!("{}:", f.line)
+                    } else {
+                        String::new()
+                    };
+                    out.push_str(&format!("{}:{line} {}\n", s.display(), f.problem));
+                    failed.get_or_insert(DATAERR);
+                }
+            }
+            Err(f) => {
+                eprintln!("envoi: {}", f.message);
+                failed.get_or_insert(f.code);
+            }
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Failure::write(Path::new("stdout"), e))?;
+    failed.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+}

@@ -1,0 +1,256 @@
+//! Drafts: an RFC 5322 message split into its header fields (raw bytes, folding and order kept)
+//! and its body, without copying. Also owns the CRLF rules: output lines end in CRLF, and no line
+//! may exceed 998 octets (RFC 5322 §2.1.1).
+
+use crate::error::{Finding, Problem, quote_input};
+use std::borrow::Cow;
+
+/// RFC 5322 §2.1.1: "Each line of characters MUST be no more than 998 characters".
+pub const MAX_LINE: usize = 998;
+
+/// One header field exactly as written: name, colon, value and every continuation line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// From the first byte of the name to the end of the last line, its line ending included.
+    pub raw: &'a [u8],
+    name_len: usize,
+    colon: usize,
+    /// Line number (from 1) of the field's first line.
+    pub line: usize,
+}
+
+impl<'a> Field<'a> {
+    /// The field name as written (ASCII, case kept).
+    pub fn name(&self) -> &'a str {
+        // Names are checked to be printable ASCII when parsed.
+        std::str::from_utf8(&self.raw[..self.name_len]).unwrap_or("")
+    }
+    /// Case-insensitive name comparison, as RFC 5322 §1.2.2 requires.
+    pub fn is(&self, name: &str) -> bool {
+        self.name().eq_ignore_ascii_case(name)
+    }
+    /// Everything after the colon, folding included, without the final line ending.
+    pub fn value(&self) -> &'a [u8] {
+        let v = &self.raw[self.colon + 1..];
+        let v = v.strip_suffix(b"\n").unwrap_or(v);
+        v.strip_suffix(b"\r").unwrap_or(v)
+    }
+}
+
+/// A parsed draft. Borrows the source; nothing is copied.
+#[derive(Debug, Clone)]
+pub struct Draft<'a> {
+    pub source: &'a [u8],
+    pub fields: Vec<Field<'a>>,
+    /// The empty line between header and body, if the draft had one.
+    pub separator: bool,
+    /// The body, exactly as written (line endings not yet normalised).
+    pub body: &'a [u8],
+    /// Line number of the first body line.
+    pub body_line: usize,
+}
+
+impl<'a> Draft<'a> {
+    /// Splits `source` (LF or CRLF line endings) into header fields and body.
+    ///
+    /// ```
+    /// let d = envoi::Draft::parse(b"To: a@x.example\nSubject: hi\n\nbody\n").unwrap();
+    /// assert_eq!(d.fields.len(), 2);
+    /// assert_eq!(d.fields[1].value(), b" hi");
+    /// assert_eq!(d.body, b"body\n");
+    /// ```
+    pub fn parse(source: &'a [u8]) -> Result<Draft<'a>, Finding> {
+        let mut fields: Vec<Field<'a>> = Vec::with_capacity(16);
+        let mut pos = 0;
+        let mut line = 0;
+        while pos < source.len() {
+            line += 1;
+            let end = memchr::memchr(b'\n', &source[pos..]).map_or(source.len(), |i| pos + i + 1);
+            let text = trim_eol(&source[pos..end]);
+            if text.len() > MAX_LINE {
+                return Err(Finding {
+                    line,
+                    problem: Problem::LineTooLong { len: text.len() },
+                });
+            }
+            if text.is_empty() {
+                return Ok(Draft {
+                    source,
+                    fields,
+                    separator: true,
+                    body: &source[end..],
+                    body_line: line + 1,
+                });
+            }
+            if text[0] == b' ' || text[0] == b'\t' {
+                let Some(last) = fields.last_mut() else {
+                    return Err(Finding {
+                        line,
+                        problem: Problem::LeadingContinuation {
+                            text: quote_input(text),
+                        },
+                    });
+                };
+                let start = last.raw.as_ptr() as usize - source.as_ptr() as usize;
+                last.raw = &source[start..end];
+            } else {
+                let Some((name_len, colon)) = field_name(text) else {
+                    return Err(Finding {
+                        line,
+                        problem: Problem::NotAHeader {
+                            text: quote_input(text),
+                        },
+                    });
+                };
+                fields.push(Field {
+                    raw: &source[pos..end],
+                    name_len,
+                    colon,
+                    line,
+                });
+            }
+            pos = end;
+        }
+        Ok(Draft {
+            source,
+            fields,
+            separator: false,
+            body: &[],
+            body_line: line + 1,
+        })
+    }
+
+    /// Fields with this name, in order, whatever their letter case.
+    pub fn fields_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Field<'a>> + 's {
+        self.fields.iter().filter(move |f| f.is(name))
+    }
+}
+
+/// `name [WSP] ":"` where name is printable ASCII without colon (RFC 5322 §3.6.8, §4.5).
+fn field_name(line: &[u8]) -> Option<(usize, usize)> {
+    let colon = memchr::memchr(b':', line)?;
+    let name_len = line[..colon]
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')?
+        + 1;
+    line[..name_len]
+        .iter()
+        .all(|&b| (33..=126).contains(&b))
+        .then_some((name_len, colon))
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let l = line.strip_suffix(b"\n").unwrap_or(line);
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// Appends `bytes` with every line ending made CRLF; a final unterminated line gets one too.
+pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(trim_eol(line));
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The body with CRLF line endings, borrowed when it already has them. A last line without a
+/// line ending stays without one: the bytes are the user's. Fails on a line over 998 octets.
+pub fn normalise_body(body: &[u8], first_line: usize) -> Result<Cow<'_, [u8]>, Finding> {
+    let mut bare_lf = false;
+    let mut start = 0;
+    let mut line = first_line;
+    let check = |len: usize, line: usize| {
+        if len > MAX_LINE {
+            Err(Finding {
+                line,
+                problem: Problem::LineTooLong { len },
+            })
+        } else {
+            Ok(())
+        }
+    };
+    for nl in memchr::memchr_iter(b'\n', body) {
+        let cr = nl > start && body[nl - 1] == b'\r';
+        bare_lf |= !cr;
+        check(nl - start - cr as usize, line)?;
+        start = nl + 1;
+        line += 1;
+    }
+    check(body.len() - start, line)?;
+    if !bare_lf {
+        return Ok(Cow::Borrowed(body));
+    }
+    let mut out = Vec::with_capacity(body.len() + body.len() / 32);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', body) {
+        let end = if nl > start && body[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        out.extend_from_slice(&body[start..end]);
+        out.extend_from_slice(b"\r\n");
+        start = nl + 1;
+    }
+    out.extend_from_slice(&body[start..]);
+    Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_and_order_kept() {
+        let src = b"Subject: a\r\n  folded\r\nX-A : b\nTo: c\n\nbody";
+        let d = Draft::parse(src).unwrap();
+        assert_eq!(d.fields.len(), 3);
+        assert_eq!(d.fields[0].raw, b"Subject: a\r\n  folded\r\n");
+        assert_eq!(d.fields[1].name(), "X-A");
+        assert_eq!(d.fields[2].line, 4);
+        assert!(d.separator);
+        assert_eq!(d.body, b"body");
+        assert_eq!(d.body_line, 6);
+    }
+
+    #[test]
+    fn a_stray_line_is_an_error_with_its_number() {
+        let e = Draft::parse(b"To: a@b.example\nThis line is not a header\n\nbody").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(
+            e.problem,
+            Problem::NotAHeader {
+                text: "This line is not a header".into()
+            }
+        );
+        assert_eq!(Draft::parse(b" x: y\n").unwrap_err().line, 1);
+        assert!(Draft::parse(b": no name\n").is_err());
+    }
+
+    #[test]
+    fn header_only_draft() {
+        let d = Draft::parse(b"To: a@b.example").unwrap();
+        assert!(!d.separator);
+        assert_eq!(d.fields[0].value(), b" a@b.example");
+    }
+
+    #[test]
+    fn body_crlf() {
+        assert!(matches!(
+            normalise_body(b"a\r\nb\r\n", 1).unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(&*normalise_body(b"a\nb\r\nc", 1).unwrap(), b"a\r\nb\r\nc");
+        let long = vec![b'x'; 999];
+        assert_eq!(normalise_body(&long, 7).unwrap_err().line, 7);
+        let mut ok = vec![b'x'; 998];
+        ok.extend_from_slice(b"\r\n");
+        assert!(normalise_body(&ok, 1).is_ok());
+    }
+
+    #[test]
+    fn push_crlf_terminates_every_line() {
+        let mut v = Vec::new();
+        push_crlf(&mut v, b"A: b\n c");
+        assert_eq!(v, b"A: b\r\n c\r\n");
+    }
+}

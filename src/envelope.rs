@@ -1,0 +1,298 @@
+//! The SMTP envelope (RFC 5321 §3.3) and its derivation from a draft: who sends (Sender, else
+//! From; Resent-* for a resent message, RFC 5322 §3.6.6) and who receives (To, Cc, Bcc).
+
+use crate::address::{Addr, parse_list_bytes};
+use crate::draft::{Draft, Field};
+use crate::error::{Finding, Problem};
+use std::collections::HashSet;
+use std::ops::Range;
+
+/// MAIL FROM and RCPT TO of one submission.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Envelope {
+    pub from: Addr,
+    pub to: Vec<Addr>,
+    /// True when some address has a non-ASCII local part (RFC 6531).
+    pub smtputf8: bool,
+}
+
+impl Envelope {
+    /// Builds an envelope, dropping repeated recipients (first appearance wins).
+    pub fn new(from: Addr, to: impl IntoIterator<Item = Addr>) -> Envelope {
+        let to = dedupe(to);
+        let smtputf8 = from.needs_smtputf8() || to.iter().any(Addr::needs_smtputf8);
+        Envelope { from, to, smtputf8 }
+    }
+
+    /// `{"from": ..., "to": [...], "smtputf8": ...}` on one line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Drops repeated addresses, keeping the order of first appearance. Canonical addresses compare
+/// exactly: the domain is already lower-cased, the local part is case-sensitive (RFC 5321 §2.4).
+pub fn dedupe(addrs: impl IntoIterator<Item = Addr>) -> Vec<Addr> {
+    let mut out: Vec<Addr> = Vec::new();
+    // A linear scan beats hashing for the handful of recipients most messages have.
+    let mut seen: Option<HashSet<Addr>> = None;
+    for a in addrs {
+        let dup = match &mut seen {
+            Some(s) => !s.insert(a.clone()),
+            None => out.contains(&a),
+        };
+        if !dup {
+            out.push(a);
+            if seen.is_none() && out.len() == 16 {
+                seen = Some(out.iter().cloned().collect());
+            }
+        }
+    }
+    out
+}
+
+/// One recipient as found in the header.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub addr: Addr,
+    /// Found in Bcc (or Resent-Bcc): must never be shown to the others.
+    pub bcc: bool,
+    /// For a Bcc recipient, the mailbox as written (display name included).
+    pub written: String,
+}
+
+/// Which header fields play which role: the original ones, or those of the newest resent block.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    /// Field indices of the newest resent block, if the draft was resent.
+    pub resent: Option<Range<usize>>,
+    pub from: &'static str,
+    pub sender: &'static str,
+    pub bcc: &'static str,
+    to_cc: [&'static str; 2],
+}
+
+impl Roles {
+    pub fn of(draft: &Draft) -> Roles {
+        match newest_resent_block(&draft.fields) {
+            Some(r) => Roles {
+                resent: Some(r),
+                from: "Resent-From",
+                sender: "Resent-Sender",
+                bcc: "Resent-Bcc",
+                to_cc: ["Resent-To", "Resent-Cc"],
+            },
+            None => Roles {
+                resent: None,
+                from: "From",
+                sender: "Sender",
+                bcc: "Bcc",
+                to_cc: ["To", "Cc"],
+            },
+        }
+    }
+
+    fn scope<'d, 'a>(&self, draft: &'d Draft<'a>) -> &'d [Field<'a>] {
+        match &self.resent {
+            Some(r) => &draft.fields[r.clone()],
+            None => &draft.fields,
+        }
+    }
+}
+
+/// The newest resent block: the first run of `Resent-*` fields, ended by a field that is not
+/// Resent-* or by a Resent-* name seen again in the run (the next, older block). Trace fields
+/// between blocks end the run too. RFC 5322 §3.6.6: each new block is prepended.
+pub fn newest_resent_block(fields: &[Field]) -> Option<Range<usize>> {
+    let is_resent = |f: &Field| f.name().len() > 7 && f.name()[..7].eq_ignore_ascii_case("Resent-");
+    let start = fields.iter().position(is_resent)?;
+    let mut end = start;
+    while end < fields.len()
+        && is_resent(&fields[end])
+        && !fields[start..end].iter().any(|g| g.is(fields[end].name()))
+    {
+        end += 1;
+    }
+    Some(start..end)
+}
+
+/// What the header says about the envelope, plus every problem found on the way.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub roles: Roles,
+    /// The first author (From or Resent-From mailbox): its domain names Message-IDs.
+    pub author: Option<Addr>,
+    /// The envelope sender the header implies (Sender, else the single From).
+    pub sender: Option<Addr>,
+    /// Every recipient in header order, repeats included.
+    pub recipients: Vec<Recipient>,
+    pub findings: Vec<Finding>,
+}
+
+/// Reads sender and recipients from the fields that hold them. Bare names (`root`) are qualified
+/// with `local_domain` when one is given.
+pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
+    let roles = Roles::of(draft);
+    let mut findings = Vec::new();
+    let fields = roles.scope(draft);
+    let read = |f: &Field, findings: &mut Vec<Finding>| -> Vec<(Addr, String)> {
+        let name = f.name();
+        let bad = |error| Finding {
+            line: f.line,
+            problem: Problem::BadAddress {
+                field: name.to_owned(),
+                error,
+            },
+        };
+        let list = match parse_list_bytes(f.value()) {
+            Ok(l) => l,
+            Err(e) => {
+                findings.push(bad(e));
+                return Vec::new();
+            }
+        };
+        let value = std::str::from_utf8(f.value()).unwrap_or("");
+        let mut out = Vec::with_capacity(list.len());
+        for m in &list {
+            match m.resolve(local_domain) {
+                // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
+                Ok(a) => out.push((a, value[m.range.clone()].replace(['\r', '\n'], ""))),
+                Err(e) => findings.push(bad(e)),
+            }
+        }
+        out
+    };
+
+    let mut author = None;
+    let mut sender = None;
+    let from_field = fields.iter().find(|f| f.is(roles.from));
+    let sender_field = fields.iter().find(|f| f.is(roles.sender));
+    if let Some(f) = sender_field {
+        let list = read(f, &mut findings);
+        match list.len() {
+            1 => sender = Some(list[0].0.clone()),
+            0 if findings.iter().any(|x| x.line == f.line) => {}
+            n => findings.push(Finding {
+                line: f.line,
+                problem: Problem::SenderNotSingle {
+                    field: f.name().into(),
+                    count: n,
+                },
+            }),
+        }
+    }
+    match from_field {
+        Some(f) => {
+            let before = findings.len();
+            let list = read(f, &mut findings);
+            author = list.first().map(|(a, _)| a.clone());
+            if list.is_empty() && findings.len() == before {
+                findings.push(Finding {
+                    line: f.line,
+                    problem: Problem::EmptyFrom {
+                        field: f.name().into(),
+                    },
+                });
+            } else if list.len() > 1 && sender_field.is_none() {
+                let problem = Problem::SenderRequired {
+                    field: f.name().into(),
+                    count: list.len(),
+                };
+                findings.push(Finding {
+                    line: f.line,
+                    problem,
+                });
+            } else if sender.is_none() && list.len() == 1 {
+                sender = author.clone();
+            }
+        }
+        None => findings.push(Finding {
+            line: 0,
+            problem: Problem::MissingFrom,
+        }),
+    }
+
+    let mut recipients = Vec::new();
+    for f in fields {
+        let bcc = f.is(roles.bcc);
+        if !bcc && !roles.to_cc.iter().any(|n| f.is(n)) {
+            continue;
+        }
+        let before = findings.len();
+        let list = read(f, &mut findings);
+        if list.is_empty()
+            && !bcc
+            && findings.len() == before
+            && f.value().iter().all(u8::is_ascii_whitespace)
+        {
+            findings.push(Finding {
+                line: f.line,
+                problem: Problem::EmptyDestination {
+                    field: f.name().into(),
+                },
+            });
+        }
+        recipients.extend(list.into_iter().map(|(addr, written)| Recipient {
+            addr,
+            bcc,
+            written: if bcc { written } else { String::new() },
+        }));
+    }
+    Analysis {
+        roles,
+        author,
+        sender,
+        recipients,
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Addr {
+        Addr::parse(s).unwrap()
+    }
+
+    #[test]
+    fn dedupe_keeps_first_and_compares_domains_without_case() {
+        let many: Vec<Addr> = (0..40)
+            .map(|i| a(&format!("u{}@X.example", i % 20)))
+            .collect();
+        let d = dedupe(many);
+        assert_eq!(d.len(), 20);
+        assert_eq!(d[0], a("u0@x.example"));
+        assert_eq!(dedupe([a("A@x.example"), a("a@x.example")]).len(), 2);
+    }
+
+    #[test]
+    fn resent_block_is_the_first_run() {
+        let d = Draft::parse(
+            b"Resent-From: a@x.example\nResent-To: b@x.example\nResent-From: old@x.example\nFrom: o@x.example\n\n",
+        )
+        .unwrap();
+        assert_eq!(newest_resent_block(&d.fields), Some(0..2));
+        let an = analyse(&d, None);
+        assert_eq!(an.sender, Some(a("a@x.example")));
+        assert_eq!(an.recipients.len(), 1);
+    }
+
+    #[test]
+    fn sender_rules() {
+        let d = Draft::parse(b"From: a@x.example, b@x.example\nTo: c@x.example\n\n").unwrap();
+        let an = analyse(&d, None);
+        assert!(matches!(
+            an.findings[0].problem,
+            Problem::SenderRequired { count: 2, .. }
+        ));
+        let d = Draft::parse(
+            b"From: a@x.example, b@x.example\nSender: s@x.example\nTo: c@x.example\n\n",
+        )
+        .unwrap();
+        let an = analyse(&d, None);
+        assert!(an.findings.is_empty(), "{:?}", an.findings);
+        assert_eq!(an.sender, Some(a("s@x.example")));
+        assert_eq!(an.author, Some(a("a@x.example")));
+    }
+}
