@@ -43,9 +43,11 @@ pub mod address;
 pub mod check;
 pub mod clock;
 pub mod compose;
+pub mod config;
 pub mod draft;
 pub mod envelope;
 pub mod error;
+pub mod relay;
 
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};
