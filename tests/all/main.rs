@@ -1,0 +1,6 @@
+//! Integration tests: one test binary, one module per area (ripgrep's layout).
+
+mod cli;
+mod golden;
+mod props;
+mod relay;
