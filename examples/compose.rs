@@ -1,0 +1,28 @@
+//! Composes a draft with the library and prints each submission: its envelope, then its bytes.
+//!
+//! `cargo run --example compose -- examples/draft.eml`
+
+use envoi::{BccPolicy, Composer, Options};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "examples/draft.eml".into());
+    let draft = std::fs::read(&path)?;
+    // `split` shows the policy at work: To/Cc get one copy, Bcc recipients another.
+    let composer = Composer::new(Options {
+        bcc_policy: BccPolicy::Split,
+        ..Options::default()
+    })?;
+    let composed = composer.compose(&draft)?;
+    for (i, sub) in composed.submissions.iter().enumerate() {
+        println!(
+            "--- submission {} of {}: {}",
+            i + 1,
+            composed.submissions.len(),
+            sub.envelope.to_json()
+        );
+        print!("{}", String::from_utf8_lossy(&composed.message(i)));
+    }
+    Ok(())
+}
