@@ -101,11 +101,17 @@ impl Composer {
         if let Some(f) = an.findings.iter().find(|f| f.problem.is_fatal()) {
             return Err(f.clone().into());
         }
+        // A Sender alone does not make a message: without From (RFC 5322 §3.6.2 requires one)
+        // only an explicit envelope sender lets the draft go out.
+        let has_from = !an
+            .findings
+            .iter()
+            .any(|f| f.problem == Problem::MissingFrom);
         let from = self
             .opts
             .envelope_from
             .clone()
-            .or_else(|| an.sender.clone())
+            .or_else(|| an.sender.clone().filter(|_| has_from))
             .or_else(|| self.opts.default_from.clone())
             .ok_or(Finding {
                 line: 0,
@@ -181,7 +187,6 @@ impl Composer {
             .map(|r| r.addr.clone())
             .chain(self.opts.extra_rcpts.iter().cloned())
             .collect();
-        let bcc_addrs = || bcc.iter().map(|r| r.addr.clone());
         if visible.is_empty() && bcc.is_empty() {
             return Err(Finding {
                 line: 0,
@@ -193,7 +198,14 @@ impl Composer {
             envelope: env,
             header: plan.header(show),
         };
-        let all = || Envelope::new(from.clone(), visible.iter().cloned().chain(bcc_addrs()));
+        // Header order, not visible-then-blind: recipients keep their order of first appearance.
+        let all = || {
+            let header = plan.an.recipients.iter().map(|r| r.addr.clone());
+            Envelope::new(
+                from.clone(),
+                header.chain(self.opts.extra_rcpts.iter().cloned()),
+            )
+        };
         let mut out = Vec::new();
         match self.opts.bcc_policy {
             BccPolicy::Remove => out.push(one(all(), ShowBcc::None)),
