@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Composes N varied drafts three ways, interleaved over several rounds (issue 2, "Benchmarks"):
+#   envoi   one `envoi compose --out-dir OUT d*.eml` process (release build)
+#   python  benches/py_compose.py: the email package doing the same job, in one process
+#   floor   the I/O floor: one `cp` process copying as many files as envoi writes
+#           (each draft as NAME.eml, plus a NAME.envelope.json of the expected size)
+# and prints the medians of wall, user-CPU and system-CPU time, and the ratios python/envoi
+# (user CPU, target >= 100) and envoi/floor (wall, target <= 2). Every run starts after a
+# `sync`, so that no run pays for the previous one's writeback.
+#
+# Usage: benches/compose_compare.sh [DRAFTS] [ROUNDS]   (default 10000 drafts, 5 rounds)
+# The drafts and outputs live in a temporary directory under $TMPDIR (default /tmp); set
+# TMPDIR=/dev/shm to take the disk out of the wall times.
+set -euo pipefail
+
+n=${1:-10000}
+rounds=${2:-5}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [[ ! -x /usr/bin/time ]]; then
+    echo "compose_compare.sh: needs GNU time at /usr/bin/time (Debian package: time)" >&2
+    exit 1
+fi
+# The real interpreter: a version manager's shim would add its start-up to every run.
+if [[ -x /usr/bin/python3 ]]; then
+    py=/usr/bin/python3
+else
+    py=$(python3 -c 'import sys; print(sys.executable)')
+fi
+
+cargo build --release --quiet
+bin=$(cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+helper="$root/benches/py_compose.py"
+
+echo "generating $n drafts ..."
+"$py" "$helper" gen "$n" "$tmp/drafts" "$tmp/envelopes"
+draft_bytes=$(du -sb "$tmp/drafts" | cut -f1)
+
+run() { # METHOD OUT: one timed run; appends "wall user" to $tmp/METHOD.times
+    local method=$1 out=$2
+    local timing=(/usr/bin/time -f "%e %U %S" -a -o "$tmp/$method.times")
+    case $method in
+    envoi) (cd "$tmp/drafts" && "${timing[@]}" "$bin" compose --out-dir "$out" d*.eml) ;;
+    python) "${timing[@]}" "$py" "$helper" compose "$tmp/drafts" "$out" ;;
+    floor) mkdir "$out" && "${timing[@]}" cp -r "$tmp/drafts/." "$tmp/envelopes/." "$out/" ;;
+    esac
+    local files
+    files=$(find "$out" -type f | wc -l)
+    if ((files != 2 * n)); then
+        echo "compose_compare.sh: $method wrote $files files, expected $((2 * n))" >&2
+        exit 1
+    fi
+}
+
+methods=(envoi python floor)
+for ((r = 1; r <= rounds; r++)); do
+    # Rotate the order so that no method always runs right after the same one.
+    for ((k = 0; k < 3; k++)); do
+        m=${methods[(r + k) % 3]}
+        out="$tmp/out-$m"
+        rm -rf "$out"
+        sync
+        run "$m" "$out"
+        if ((r == 1)) && [[ $m != floor ]]; then
+            bad=$("$py" "$helper" check "$tmp/envelopes" "$out")
+            echo "round 1: $m envelopes differing from the generator's: $bad of $n"
+        fi
+        rm -rf "$out"
+    done
+    echo "round $r/$rounds done"
+done
+
+median() { # FILE COLUMN
+    cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+echo "$n drafts ($draft_bytes bytes), $rounds interleaved rounds; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %10s %10s %10s\n' method "wall s" "user s" "sys s"
+declare -A wall user
+for m in "${methods[@]}"; do
+    wall[$m]=$(median "$tmp/$m.times" 1)
+    user[$m]=$(median "$tmp/$m.times" 2)
+    printf '%-8s %10s %10s %10s\n' "$m" "${wall[$m]}" "${user[$m]}" "$(median "$tmp/$m.times" 3)"
+done
+echo "(medians; floor = one cp process copying ${n} drafts + ${n} envelope-sized files)"
+# GNU time reports user time in 10 ms steps: a 0.00 would make the ratio meaningless.
+awk -v pu="${user[python]}" -v eu="${user[envoi]}" -v ew="${wall[envoi]}" -v fw="${wall[floor]}" 'BEGIN {
+    eu_ = (eu > 0) ? eu : 0.01
+    cpu = pu / eu_
+    io = ew / fw
+    printf "python/envoi user CPU: %s%.0fx  (target >= 100x: %s)\n", (eu > 0) ? "" : ">= ", cpu, (cpu >= 100) ? "met" : "MISSED"
+    printf "envoi/floor wall:      %.2fx  (target <= 2x: %s)\n", io, (io <= 2) ? "met" : "MISSED"
+}'
