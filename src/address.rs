@@ -357,7 +357,10 @@ impl Parser<'_> {
                 Ok(())
             }
             Some(Tok::Special(b'@')) if j > start => {
-                let (local, quoted) = self.local_part(start, j)?;
+                self.i = j;
+                let (local, quoted) = self
+                    .local_part(start, j)
+                    .map_err(|e| self.name_whole(e, start))?;
                 self.i = j + 1;
                 let domain = self.domain()?;
                 self.push(start, local, quoted, Some(domain));
@@ -401,7 +404,9 @@ impl Parser<'_> {
         if ls == self.i {
             return Err(self.unexpected());
         }
-        let (local, quoted) = self.local_part(ls, self.i)?;
+        let (local, quoted) = self
+            .local_part(ls, self.i)
+            .map_err(|e| self.name_whole(e, ls))?;
         let domain = match self.peek() {
             Some(Tok::Special(b'@')) => {
                 self.i += 1;
@@ -460,6 +465,29 @@ impl Parser<'_> {
             });
         }
         Ok((local, quoted))
+    }
+
+    /// A bad local part is reported with its domain (`a..b@x.example`, not `a..b`), so the
+    /// message names the address the user wrote. `self.i` is at the token after the local part.
+    fn name_whole(&self, e: AddressError, from: usize) -> AddressError {
+        let AddressError::Invalid { why, .. } = e else {
+            return e;
+        };
+        let tok = |k: usize| self.toks.get(k).map(|t| &t.tok);
+        let mut end = self.i;
+        if tok(end) == Some(&Tok::Special(b'@')) {
+            end += 1;
+            while matches!(
+                tok(end),
+                Some(Tok::Atom | Tok::Literal | Tok::Special(b'.'))
+            ) {
+                end += 1;
+            }
+        }
+        AddressError::Invalid {
+            addr: self.text(from, end),
+            why,
+        }
     }
 
     fn domain(&mut self) -> Result<String, AddressError> {
@@ -683,6 +711,13 @@ mod tests {
             });
             assert!(r.is_err(), "{bad} should fail");
         }
+        let named = |v: &str| match parse_list(v) {
+            Err(AddressError::Invalid { addr, .. }) => addr,
+            other => panic!("{v}: {other:?}"),
+        };
+        assert_eq!(named("x@y.example, a..b@c.example"), "a..b@c.example");
+        assert_eq!(named("Bob <bob.@example.net>"), "bob.@example.net");
+        assert_eq!(named(".a"), ".a");
         assert_eq!(addrs("a@[192.0.2.1]"), ["a@[192.0.2.1]"]);
         assert_eq!(addrs("a@[IPv6:2001:db8::1]"), ["a@[IPv6:2001:db8::1]"]);
     }
