@@ -1,0 +1,59 @@
+//! Arbitrary bytes through the whole pipeline: parse, compose under every Bcc policy, and lint.
+//! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
+//! address of a blind recipient in a copy that visible recipients get).
+#![no_main]
+
+use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the options, so one input explores every policy and override.
+    let (knobs, draft) = match data.split_first() {
+        Some((k, rest)) => (*k, rest),
+        None => (0, data),
+    };
+    let _ = envoi::Draft::parse(draft);
+    let _ = envoi::check::check(
+        draft,
+        if knobs & 0x10 != 0 {
+            Some("local.example")
+        } else {
+            None
+        },
+    );
+    let opts = Options {
+        bcc_policy: match knobs & 3 {
+            0 => BccPolicy::Remove,
+            1 => BccPolicy::Split,
+            2 => BccPolicy::SplitEach,
+            _ => BccPolicy::Blank,
+        },
+        envelope_from: (knobs & 4 != 0).then(|| envoi::Addr::parse("env@from.example").unwrap()),
+        extra_rcpts: if knobs & 8 != 0 {
+            vec![envoi::Addr::parse("extra@rcpt.example").unwrap()]
+        } else {
+            Vec::new()
+        },
+        local_domain: (knobs & 0x10 != 0).then(|| "local.example".to_owned()),
+        x_mailer: (knobs & 0x20 == 0).then(envoi::compose::default_x_mailer),
+        ..Options::default()
+    };
+    let composer = Composer::new(opts)
+        .unwrap()
+        .with_clock(FixedClock::utc(1_800_000_000))
+        .with_ids(HashIds);
+    let Ok(c) = composer.compose(draft) else {
+        return;
+    };
+    assert!(!c.submissions.is_empty());
+    for (i, s) in c.submissions.iter().enumerate() {
+        assert!(!s.envelope.to.is_empty());
+        let bytes = c.message(i);
+        // Every LF in the output is part of a CRLF.
+        for (k, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                assert!(k > 0 && bytes[k - 1] == b'\r', "bare LF at {k}");
+            }
+        }
+    }
+});
