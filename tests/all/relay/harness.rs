@@ -71,8 +71,13 @@ pub fn run_dir() -> &'static Path {
     })
 }
 
-/// A self-signed certificate for CN=localhost and IP 127.0.0.1, made once per test process.
+/// A test CA and a server certificate it signed (CN=localhost, SAN DNS:localhost and IP
+/// 127.0.0.1), made once per test process. Not a self-signed server certificate: those carry
+/// `CA:TRUE`, and rustls (webpki) rejects a CA certificate used as the server's own
+/// (`CaUsedAsEndEntity`), as it should.
 pub struct Cert {
+    /// The CA certificate: what `ca_file` names.
+    pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
 }
@@ -82,25 +87,89 @@ pub fn cert() -> &'static Cert {
     CERT.get_or_init(|| {
         let dir = run_dir().join("tls");
         std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let out = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-            ])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is not installed (scripts/test installs it)");
-        assert!(
-            out.status.success(),
-            "openssl: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let p = |n: &str| dir.join(n);
+        std::fs::write(
+            p("server.ext"),
+            "basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature\n\
+             extendedKeyUsage = serverAuth\n\
+             subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+        )
+        .unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl is not installed (scripts/test installs it)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let (ca, ca_key, csr, cert, key) = (
+            p("ca.pem"),
+            p("ca.key"),
+            p("server.csr"),
+            p("cert.pem"),
+            p("key.pem"),
         );
-        Cert { cert, key }
+        let s = |p: &PathBuf| p.to_str().expect("temp paths are UTF-8").to_string();
+        let (ca_s, ca_key_s, csr_s, cert_s, key_s, ext_s) = (
+            s(&ca),
+            s(&ca_key),
+            s(&csr),
+            s(&cert),
+            s(&key),
+            s(&p("server.ext")),
+        );
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        let args = |fixed: &str, rest: &[&str]| -> Vec<String> {
+            fixed
+                .split(' ')
+                .chain(ec.split(' '))
+                .chain(rest.iter().copied())
+                .map(String::from)
+                .collect()
+        };
+        let run_openssl =
+            |v: Vec<String>| openssl(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        run_openssl(args(
+            "req -x509",
+            &[
+                "-days",
+                "30",
+                "-subj",
+                "/CN=envoi test CA",
+                "-keyout",
+                &ca_key_s,
+                "-out",
+                &ca_s,
+            ],
+        ));
+        run_openssl(args(
+            "req",
+            &["-subj", "/CN=localhost", "-keyout", &key_s, "-out", &csr_s],
+        ));
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "30",
+            "-set_serial",
+            "2",
+            "-in",
+            &csr_s,
+            "-CA",
+            &ca_s,
+            "-CAkey",
+            &ca_key_s,
+            "-extfile",
+            &ext_s,
+            "-out",
+            &cert_s,
+        ]);
+        Cert { ca, cert, key }
     })
 }
 
@@ -497,7 +566,8 @@ impl Run {
             .split_once("saved in ")
             .unwrap_or_else(|| panic!("stderr does not say `saved in PATH`: {self:#?}"))
             .1;
-        let path = rest.lines().next().unwrap().trim();
+        // The sandbox's paths have no spaces: the path is the next word.
+        let path = rest.split_whitespace().next().unwrap_or("");
         let path = path.trim_matches(|c| matches!(c, '`' | '\'' | '"' | '(' | ')'));
         PathBuf::from(path.trim_end_matches(['.', ',', ';']))
     }
@@ -564,7 +634,7 @@ impl Sandbox {
             }
         );
         if tls != Tls::None {
-            s += &format!("ca_file = {}\n", toml_path(&cert().cert));
+            s += &format!("ca_file = {}\n", toml_path(&cert().ca));
         }
         s
     }

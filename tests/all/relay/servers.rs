@@ -26,7 +26,7 @@ s.quit()
             Tls::Starttls => "starttls",
             Tls::Implicit => "implicit",
         })
-        .arg(&cert().cert)
+        .arg(&cert().ca)
         .args(auth.map_or(["", ""], |(u, p)| [u, p]));
     run(c, None)
 }
