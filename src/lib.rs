@@ -52,6 +52,8 @@ pub mod relay;
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};
 pub use compose::{BccPolicy, Composed, Composer, HashIds, IdSource, Options, Submission, UuidIds};
+pub use config::{Config, ConfigError};
 pub use draft::Draft;
 pub use envelope::Envelope;
 pub use error::{ComposeError, Finding, Problem};
+pub use relay::{Delivery, Relay, RelayError};

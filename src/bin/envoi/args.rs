@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "envoi", version, about = "Compose e-mail exactly: SMTP envelope from To/Cc/Bcc, Bcc removed, Message-ID/Date/X-Mailer added",
     long_about = None,
-    after_help = "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad draft, 66 no input, 74 I/O error.\nWith SOURCE_DATE_EPOCH set, Date and Message-ID are reproducible.")]
+    after_help = "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad draft, 66 no input, 69 refused (5xx),\n74 I/O error, 75 try later (4xx, network, timeout, TLS), 77 authentication failed, 78 configuration.\nWith SOURCE_DATE_EPOCH set, Date and Message-ID are reproducible.\n`envoi sendmail` (or envoi installed as `sendmail`) is the sendmail-compatible front end.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -37,6 +37,23 @@ pub enum Command {
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,
     },
+    /// Compose each draft and submit it through the configured relay; prints
+    /// `<MESSAGE-ID> accepted: RCPT, ...` per accepted submission
+    Send {
+        #[command(flatten)]
+        opts: ComposeArgs,
+        /// Use the relay of [accounts.NAME] instead of [relay]
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Print `<MESSAGE-ID> would send from ADDR to RCPT, ...` per submission; send nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Draft files (RFC 5322, LF or CRLF); `-` or none reads stdin
+        #[arg(value_name = "DRAFT")]
+        drafts: Vec<PathBuf>,
+    },
+    /// Print the effective configuration (admin file + user file), passwords masked
+    Config,
     /// Lint drafts against RFC 5322/5321; prints PATH:LINE: finding, exits 65 if any
     Check {
         #[arg(value_name = "DRAFT")]

@@ -28,6 +28,19 @@ pub fn run(cli: Cli) -> Result {
             each_draft(&composer, &sources, |_, c| print_envelopes(c, json))
         }
         Command::Check { drafts } => check(&Source::list(&drafts)),
+        Command::Send {
+            opts,
+            account,
+            dry_run,
+            drafts,
+        } => crate::send::run(&opts, account.as_deref(), dry_run, &drafts),
+        Command::Config => {
+            let c = envoi::config::Config::load().map_err(Failure::config)?;
+            std::io::stdout()
+                .lock()
+                .write_all(c.to_masked_toml().as_bytes())
+                .map_err(|e| Failure::write(Path::new("stdout"), e))
+        }
     }
 }
 

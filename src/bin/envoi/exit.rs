@@ -1,12 +1,16 @@
 //! Exit codes (sysexits.h, as sendmail and msmtp use them) and the failure type that carries one.
 
 use envoi::ComposeError;
+use envoi::config::ConfigError;
+use envoi::relay::RelayError;
 
 pub const OK: u8 = 0;
 pub const USAGE: u8 = 64;
 pub const DATAERR: u8 = 65;
 pub const NOINPUT: u8 = 66;
 pub const IOERR: u8 = 74;
+pub const TEMPFAIL: u8 = 75;
+pub const CONFIG: u8 = 78;
 
 /// A message for stderr and the code to exit with.
 #[derive(Debug)]
@@ -31,6 +35,12 @@ impl Failure {
             ComposeError::Draft(f) => Failure::new(DATAERR, format!("{name}: {f}")),
             ComposeError::Option(m) => Failure::usage(m),
         }
+    }
+    pub fn config(e: ConfigError) -> Failure {
+        Failure::new(CONFIG, e.to_string())
+    }
+    pub fn relay(e: &RelayError) -> Failure {
+        Failure::new(e.exit_code(), e.to_string())
     }
     pub fn write(what: &std::path::Path, e: std::io::Error) -> Failure {
         Failure::new(IOERR, format!("cannot write {}: {e}", what.display()))

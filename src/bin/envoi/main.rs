@@ -5,12 +5,26 @@ mod args;
 mod commands;
 mod exit;
 mod input;
+mod send;
+mod sendmail;
 
 use clap::Parser;
 use exit::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Installed (or linked) as `sendmail`, envoi speaks sendmail's command line.
+    let as_sendmail = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "sendmail");
+    if as_sendmail {
+        return finish(sendmail::run(&argv[1..]));
+    }
+    if argv.get(1).is_some_and(|a| a == "sendmail") {
+        return finish(sendmail::run(&argv[2..]));
+    }
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -22,7 +36,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    match commands::run(cli) {
+    finish(commands::run(cli))
+}
+
+fn finish(result: exit::Result) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(Failure { code, message }) => {
             if !message.is_empty() {
