@@ -5,8 +5,34 @@
 //!
 //! Servers come from tests/servers/ (smtpd.py, postfix.sh); scripts/test installs what they need.
 
-// The envoi-side tests, which use the rest of the harness, land with the relay implementation.
-#[allow(dead_code)]
 mod harness;
 
+mod config;
+mod faults;
+mod postfix;
+mod sendmail;
 mod servers;
+mod smtp;
+
+/// A draft with To, Cc and Bcc, LF line endings and a body line that starts with a dot.
+pub fn draft(subject: &str) -> String {
+    format!(
+        "From: Alice Example <alice@x.example>\n\
+         To: Bob <bob@y.example>\n\
+         Cc: carol@y.example\n\
+         Bcc: Dave Hidden <dave.hidden@z.example>\n\
+         Subject: {subject}\n\
+         \n\
+         Hello Bob,\n\
+         .a line that starts with a dot\n\
+         ..and one with two\n\
+         \n\
+         Last line.\n"
+    )
+}
+
+/// The body of `draft()` as it must arrive: CRLF, dots intact.
+pub const DRAFT_BODY: &str =
+    "Hello Bob,\r\n.a line that starts with a dot\r\n..and one with two\r\n\r\nLast line.\r\n";
+
+pub const DRAFT_RCPTS: [&str; 3] = ["bob@y.example", "carol@y.example", "dave.hidden@z.example"];
