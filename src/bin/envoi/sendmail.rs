@@ -12,6 +12,23 @@ use envoi::{Addr, BccPolicy, Draft, Envelope};
 use std::ffi::OsString;
 use std::io::Read;
 
+const USAGE: &str = "\
+Usage: envoi sendmail [-t] [-i] [-oi] [-f ADDR] [-F NAME] [-B TYPE] [-oXXX] [--] [RCPT]...
+       (or envoi installed under the name `sendmail`)
+
+Reads one message on stdin, composes it (Bcc removed; Date, Message-ID, X-Mailer added where
+missing) and submits it through the configured relay.
+
+  -t         recipients from To/Cc/Bcc, plus those given as arguments
+  -i, -oi    a line with a lone dot does not end the message
+  -f ADDR    envelope sender (also -r); a From for a message without one
+  -F NAME    full name for a From field the message lacks
+  -B, -o..., -N, -R, -V, -v  accepted and ignored
+
+Bare names (root) are qualified with [compose] domain (default: the host name) or mapped
+through [compose] aliases. On a temporary failure (exit 75) the message is saved in the outbox.
+";
+
 /// What the caller asked for, as sendmail(8) spells it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SendmailArgs {
@@ -172,6 +189,10 @@ pub fn run(args: &[OsString]) -> Result {
                 .map_err(|a| Failure::usage(format!("argument {a:?} is not UTF-8")))
         })
         .collect::<Result<_>>()?;
+    if args.first().is_some_and(|a| a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let a = parse_args(&args).map_err(Failure::usage)?;
     let config = Config::load().map_err(Failure::config)?;
     let domain = config.compose.domain.clone().or_else(host_domain);
