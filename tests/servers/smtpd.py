@@ -16,7 +16,7 @@ It listens on a free port and prints that port, alone on a line, once it accepts
 
 Records:
   {"event": "connect", "conn": N}
-  {"event": "message", "conn": N, "tls": bool, "auth": LOGIN|null, "mail_from": ..., "rcpt_tos": [...],
+  {"event": "message", "conn": N, "tls": bool, "auth": LOGIN|null, "helo": EHLO-NAME, "mail_from": ..., "rcpt_tos": [...],
    "mail_options": [...], "content": TEXT}     (content: the bytes received, un-dot-stuffed, CRLF kept,
                                                  decoded as UTF-8)
 """
@@ -86,6 +86,7 @@ class Handler:
                 "conn": getattr(server, "conn_no", None),
                 "tls": server.transport.get_extra_info("ssl_object") is not None,
                 "auth": session.auth_data if session.authenticated else None,
+                "helo": session.host_name,
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
                 "mail_options": envelope.mail_options,

@@ -331,6 +331,8 @@ pub struct Received {
     pub conn: u64,
     pub tls: bool,
     pub auth: Option<String>,
+    /// The name the client gave in EHLO/HELO.
+    pub helo: Option<String>,
     pub mail_from: String,
     pub rcpt_tos: Vec<String>,
     pub mail_options: Vec<String>,
@@ -406,6 +408,7 @@ impl Smtpd {
                     conn: r["conn"].as_u64().unwrap(),
                     tls: r["tls"].as_bool().unwrap(),
                     auth: r["auth"].as_str().map(String::from),
+                    helo: r["helo"].as_str().map(String::from),
                     mail_from: r["mail_from"].as_str().unwrap().to_string(),
                     rcpt_tos: strings(&r["rcpt_tos"]),
                     mail_options: strings(&r["mail_options"]),

@@ -77,6 +77,7 @@ fn starttls_with_auth_password_env() {
     let m = &msgs[0];
     assert!(m.tls, "the message went over TLS");
     assert_eq!(m.auth.as_deref(), Some(USER));
+    assert_eq!(m.helo.as_deref(), Some("client.test.example"), "hello_name");
     assert_draft_arrived(m, &run);
     assert_eq!(m.header("Subject").as_deref(), Some("starttls"));
     assert_eq!(
