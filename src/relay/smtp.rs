@@ -316,81 +316,119 @@ fn io_cause(e: &lettre::transport::smtp::Error) -> Option<&io::Error> {
     None
 }
 
-/// Turns a lettre error into a classified one. lettre's traps: a read timeout comes back as a
+/// What went wrong, read out of a lettre error. lettre's traps: a read timeout comes back as a
 /// Network error wrapping WouldBlock (not `is_timeout()`); a certificate failure surfaces as a
 /// Network error wrapping a rustls error on the first read, because rustls shakes hands lazily;
 /// a closed connection is a Response error ("incomplete response").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// A negative reply: its code and the whole reply as sent.
+    Reply {
+        code: u16,
+        reply: String,
+    },
+    Tls(String),
+    Timeout,
+    /// Any other socket error (refused, reset, unreachable).
+    Io(String),
+    /// The server hung up or sent something that is not a reply.
+    Closed(String),
+    Other(String),
+}
+
+impl Cause {
+    pub fn of(e: &lettre::transport::smtp::Error) -> Cause {
+        if let Some(code) = e.status() {
+            let reply = reply_text(e);
+            return Cause::Reply {
+                code: code
+                    .to_string()
+                    .parse()
+                    .unwrap_or(if e.is_permanent() { 500 } else { 400 }),
+                reply,
+            };
+        }
+        let io = io_cause(e);
+        let tls_cause = io
+            .and_then(|i| i.get_ref())
+            .is_some_and(|inner| inner.is::<rustls::Error>());
+        if e.is_tls() || tls_cause {
+            return Cause::Tls(io.map_or_else(|| e.to_string(), |i| i.to_string()));
+        }
+        match io {
+            Some(i)
+                if matches!(
+                    i.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Cause::Timeout
+            }
+            Some(i) => Cause::Io(i.to_string()),
+            None if e.is_response() => Cause::Closed(e.to_string()),
+            None => Cause::Other(e.to_string()),
+        }
+    }
+}
+
+/// Turns a lettre error into a classified one (see [`Cause`] and [`classify_cause`]).
 pub fn classify(
     e: &lettre::transport::smtp::Error,
     stage: Stage,
     server: &str,
     cfg: &SmtpConfig,
 ) -> RelayError {
-    if let Some(code) = e.status() {
-        let reply = reply_text(e);
-        let first = code.to_string();
-        let kind = match (e.is_permanent(), stage) {
-            (true, Stage::Auth) if first == "535" || first == "534" || first == "530" => {
-                ErrorKind::Auth
+    classify_cause(&Cause::of(e), stage, server, cfg)
+}
+
+/// What a failure means for the message and the session: 5xx is permanent (535 and friends
+/// during AUTH: an authentication failure), everything else is worth trying again later.
+pub fn classify_cause(cause: &Cause, stage: Stage, server: &str, cfg: &SmtpConfig) -> RelayError {
+    let transient = |m: String| RelayError::new(ErrorKind::Transient, m).session_over();
+    match cause {
+        Cause::Reply { code, reply } => {
+            let kind = match (code / 100, stage) {
+                (5, Stage::Auth) if matches!(code, 530 | 534 | 535) => ErrorKind::Auth,
+                (5, _) => ErrorKind::Permanent,
+                _ => ErrorKind::Transient,
+            };
+            let err = RelayError::new(kind, format!("server {server} replied: {reply}"));
+            // 421: the server is closing the connection (RFC 5321 §3.8).
+            if *code == 421 {
+                err.session_over()
+            } else {
+                err
             }
-            (true, _) => ErrorKind::Permanent,
-            (false, _) => ErrorKind::Transient,
-        };
-        let err = RelayError::new(kind, format!("server {server} replied: {reply}"));
-        // 421: the server is closing the connection (RFC 5321 §3.8).
-        return if first == "421" {
-            err.session_over()
-        } else {
-            err
-        };
-    }
-    let io = io_cause(e);
-    let tls_cause = io
-        .and_then(|i| i.get_ref())
-        .is_some_and(|inner| inner.is::<rustls::Error>());
-    if e.is_tls() || tls_cause {
-        let detail = io.map_or_else(|| e.to_string(), |i| i.to_string());
-        let hint = if cfg.ca_file.is_some() {
-            " (the certificate is checked against ca_file only)"
-        } else {
-            ""
-        };
-        return RelayError::new(
-            ErrorKind::Transient,
-            format!("TLS failure with {server}: {detail}{hint}"),
-        )
-        .session_over();
-    }
-    if let Some(i) = io
-        && matches!(
-            i.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        )
-    {
-        let during = match stage {
-            Stage::Connect => "connecting to",
-            Stage::Tls => "setting up TLS with",
-            Stage::Auth => "authenticating with",
-            Stage::Mail | Stage::Data => "waiting for a reply from",
-        };
-        return RelayError::new(
-            ErrorKind::Transient,
-            format!(
+        }
+        Cause::Tls(detail) => {
+            let hint = if cfg.ca_file.is_some() {
+                " (the certificate is checked against ca_file only)"
+            } else {
+                ""
+            };
+            transient(format!("TLS failure with {server}: {detail}{hint}"))
+        }
+        Cause::Timeout => {
+            let during = match stage {
+                Stage::Connect => "connecting to",
+                Stage::Tls => "setting up TLS with",
+                Stage::Auth => "authenticating with",
+                Stage::Mail | Stage::Data => "waiting for a reply from",
+            };
+            transient(format!(
                 "timed out after {} s {during} {server}",
                 cfg.timeout.as_secs()
-            ),
-        )
-        .session_over();
-    }
-    let what = match (io, stage) {
-        (Some(i), Stage::Connect) => format!("cannot connect to {server}: {i}"),
-        (Some(i), _) => format!("the connection to {server} failed: {i}"),
-        (None, _) if e.is_response() => {
-            format!("{server} closed the connection or sent an unreadable reply ({e})")
+            ))
         }
-        (None, _) => format!("SMTP with {server} failed: {e}"),
-    };
-    RelayError::new(ErrorKind::Transient, what).session_over()
+        Cause::Io(i) if stage == Stage::Connect => {
+            transient(format!("cannot connect to {server}: {i}"))
+        }
+        Cause::Io(i) => transient(format!("the connection to {server} failed: {i}")),
+        Cause::Closed(e) => transient(format!(
+            "{server} closed the connection or sent an unreadable reply ({e})"
+        )),
+        Cause::Other(e) => transient(format!("SMTP with {server} failed: {e}")),
+    }
 }
 
 /// Reads the password from its source. Errors name the source, never its value.
@@ -491,6 +529,61 @@ impl Drop for SmtpRelay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cfg() -> SmtpConfig {
+        SmtpConfig {
+            host: "mail.example.org".into(),
+            port: 587,
+            tls: TlsMode::Starttls,
+            user: None,
+            password: None,
+            ca_file: None,
+            timeout: std::time::Duration::from_secs(7),
+            hello_name: None,
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let c = |cause: Cause, stage| classify_cause(&cause, stage, "mail.example.org:587", &cfg());
+        let reply = |code: u16| Cause::Reply {
+            code,
+            reply: format!("{code} 5.7.8 nope"),
+        };
+        let e = c(reply(535), Stage::Auth);
+        assert_eq!((e.kind(), e.exit_code()), (ErrorKind::Auth, 77));
+        assert!(e.message().contains("535 5.7.8 nope"));
+        assert_eq!(c(reply(535), Stage::Mail).kind(), ErrorKind::Permanent);
+        assert_eq!(c(reply(550), Stage::Mail).exit_code(), 69);
+        assert_eq!(c(reply(454), Stage::Auth).exit_code(), 75);
+        assert!(!c(reply(451), Stage::Data).is_session_over());
+        assert!(c(reply(421), Stage::Data).is_session_over());
+        let e = c(Cause::Timeout, Stage::Data);
+        assert_eq!(e.exit_code(), 75);
+        assert!(
+            e.message().contains("timed out after 7 s"),
+            "{}",
+            e.message()
+        );
+        let e = c(
+            Cause::Tls("invalid peer certificate: UnknownIssuer".into()),
+            Stage::Tls,
+        );
+        assert_eq!(e.exit_code(), 75);
+        assert!(e.message().starts_with("TLS failure"));
+        let e = c(
+            Cause::Io("Connection refused (os error 111)".into()),
+            Stage::Connect,
+        );
+        assert!(
+            e.message()
+                .contains("cannot connect to mail.example.org:587")
+        );
+        assert_eq!(
+            c(Cause::Closed("incomplete response".into()), Stage::Data).exit_code(),
+            75
+        );
+    }
 
     #[test]
     fn dot_stuffing() {
