@@ -44,8 +44,13 @@ fn sendmail_one(sb: &Sandbox, subject: &str) -> Run {
 }
 
 #[track_caller]
-fn assert_saved(run: &Run, subject: &str) {
+fn assert_saved(sb: &Sandbox, run: &Run, subject: &str) {
     let path = run.saved_path();
+    assert!(
+        path.starts_with(sb.outbox()),
+        "saved under [outbox] dir {}: {run:#?}",
+        sb.outbox().display()
+    );
     let saved = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("saved file {}: {e}; {run:#?}", path.display()));
     let saved = String::from_utf8_lossy(&saved).replace("\r\n", "\n");
@@ -107,7 +112,7 @@ fn reply_421_in_sendmail_mode_saves_the_message() {
     let sb = sandbox_for(&server, Tls::None, false, "");
     let run = sendmail_one(&sb, "421 saved");
     run.assert_code(75);
-    assert_saved(&run, "421 saved");
+    assert_saved(&sb, &run, "421 saved");
     assert!(server.messages().is_empty());
 }
 
@@ -121,7 +126,7 @@ fn connection_dropped_during_data_exits_75_and_saves() {
     let sb = sandbox_for(&server, Tls::Starttls, true, "");
     let run = sendmail_one(&sb, "dropped");
     run.assert_code(75);
-    assert_saved(&run, "dropped");
+    assert_saved(&sb, &run, "dropped");
     assert!(server.messages().is_empty());
 
     let run = send_one(&sb, "dropped send");
@@ -186,7 +191,7 @@ fn stalled_server_times_out_75() {
             "{fault}: timeout_secs = 2 but envoi took {:?}",
             run.elapsed
         );
-        assert_saved(&run, "stalled");
+        assert_saved(&sb, &run, "stalled");
         assert!(server.messages().is_empty());
     }
 }
@@ -198,7 +203,7 @@ fn connection_refused_exits_75_and_saves() {
     sb.relay(&sb.smtp_relay(port, Tls::None), "");
     let run = sendmail_one(&sb, "refused connection");
     run.assert_code(75);
-    assert_saved(&run, "refused connection");
+    assert_saved(&sb, &run, "refused connection");
     let run = send_one(&sb, "refused connection send");
     run.assert_code(75);
 }
@@ -240,7 +245,7 @@ fn sendmail_child_exiting_75_is_temporary() {
 
     let run = sendmail_one(&sb, "child 75 sendmail");
     run.assert_code(75);
-    assert_saved(&run, "child 75 sendmail");
+    assert_saved(&sb, &run, "child 75 sendmail");
 }
 
 #[test]

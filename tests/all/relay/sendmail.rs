@@ -49,8 +49,16 @@ fn dash_t_takes_headers_plus_argv() {
     let server = Smtpd::builder().start();
     let sb = Sandbox::new();
     sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    // bob is both in To and on argv (domain in another case): one RCPT TO.
     let run = sb.envoi(
-        &["sendmail", "-t", "-oi", "-oem", "extra@w.example"],
+        &[
+            "sendmail",
+            "-t",
+            "-oi",
+            "-oem",
+            "extra@w.example",
+            "bob@Y.EXAMPLE",
+        ],
         Some(draft("dash t").as_bytes()),
     );
     run.assert_ok();
