@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     Certificate, CertificateStore, SmtpConnection, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension};
 use std::fmt;
 use std::io;
@@ -20,6 +20,8 @@ use std::io;
 pub struct SmtpRelay {
     config: SmtpConfig,
     conn: Option<SmtpConnection>,
+    /// The server offers PIPELINING (lettre does not track it, so envoi asks).
+    pipelining: bool,
 }
 
 /// Where in the session an error happened: the same reply means different things.
@@ -34,7 +36,11 @@ pub enum Stage {
 
 impl SmtpRelay {
     pub fn new(config: SmtpConfig) -> SmtpRelay {
-        SmtpRelay { config, conn: None }
+        SmtpRelay {
+            config,
+            conn: None,
+            pipelining: false,
+        }
     }
 
     fn server(&self) -> String {
@@ -73,7 +79,7 @@ impl SmtpRelay {
             .map_err(|e| RelayError::new(ErrorKind::Config, format!("cannot set up TLS: {e}")))
     }
 
-    fn connect(&self) -> Result<SmtpConnection, RelayError> {
+    fn connect(&mut self) -> Result<SmtpConnection, RelayError> {
         let c = &self.config;
         let server = self.server();
         let tls = match c.tls {
@@ -109,9 +115,20 @@ impl SmtpRelay {
             conn.starttls(params, &hello)
                 .map_err(|e| classify(&e, Stage::Tls, &server, c))?;
         }
+        // lettre's ServerInfo knows no PIPELINING; a second EHLO (harmless before AUTH) shows
+        // the whole list.
+        let ehlo = conn
+            .command(Ehlo::new(hello.clone()))
+            .map_err(|e| classify(&e, Stage::Connect, &server, c))?;
+        let pipelining = ehlo.message().any(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("PIPELINING"))
+        });
         if let Some(user) = &c.user {
             self.authenticate(&mut conn, user)?;
         }
+        self.pipelining = pipelining;
         Ok(conn)
     }
 
@@ -157,6 +174,7 @@ impl SmtpRelay {
     fn transaction(
         &self,
         conn: &mut SmtpConnection,
+        pipelining: bool,
         env: &Envelope,
         message: &[u8],
     ) -> Result<Delivery, RelayError> {
@@ -185,25 +203,55 @@ impl SmtpRelay {
             mail.push_str(" BODY=8BITMIME");
         }
         mail.push_str("\r\n");
-        if let Err(e) = conn.command(Line(&mail)) {
-            let mut err = classify(&e, Stage::Mail, &server, cfg);
-            if err.session_over {
-                err.stale = true;
-            } else {
-                let _ = conn.command(Rset);
+        let rcpt_lines: Vec<String> = env
+            .to
+            .iter()
+            .map(|r| format!("RCPT TO:<{r}>\r\n"))
+            .collect();
+        // With PIPELINING (RFC 2920) MAIL and every RCPT go out in one write and their replies
+        // are read afterwards: one round trip instead of 1 + recipients. DATA waits for them,
+        // so a refused recipient still stops the message before any data is sent.
+        let mail_result = if pipelining {
+            let mut batch = mail.clone();
+            rcpt_lines.iter().for_each(|l| batch.push_str(l));
+            conn.command(Line(&batch))
+        } else {
+            conn.command(Line(&mail))
+        };
+        let mail_error = match mail_result {
+            Ok(_) => None,
+            Err(e) => {
+                let mut err = classify(&e, Stage::Mail, &server, cfg);
+                if err.session_over {
+                    err.stale = true;
+                    return Err(with_context(err, &format!("the sender <{}>", env.from)));
+                }
+                Some(with_context(err, &format!("the sender <{}>", env.from)))
             }
-            return Err(with_context(err, &format!("the sender <{}>", env.from)));
+        };
+        if let (Some(err), false) = (&mail_error, pipelining) {
+            let _ = conn.command(Rset);
+            return Err(err.clone());
         }
         // Every RCPT is tried, so one error names every refused recipient at once.
         let mut refused: Vec<(String, ErrorKind)> = Vec::new();
-        for rcpt in &env.to {
-            if let Err(e) = conn.command(Line(&format!("RCPT TO:<{rcpt}>\r\n"))) {
+        for (rcpt, line) in env.to.iter().zip(&rcpt_lines) {
+            let reply = if pipelining {
+                conn.read_response()
+            } else {
+                conn.command(Line(line))
+            };
+            if let Err(e) = reply {
                 let err = classify(&e, Stage::Mail, &server, cfg);
                 if err.session_over {
                     return Err(err);
                 }
                 refused.push((format!("{rcpt} ({})", reply_text(&e)), err.kind));
             }
+        }
+        if let Some(err) = mail_error {
+            let _ = conn.command(Rset);
+            return Err(err);
         }
         if !refused.is_empty() {
             let _ = conn.command(Rset);
@@ -494,7 +542,7 @@ impl Relay for SmtpRelay {
             Some(c) => c,
             None => self.connect()?,
         };
-        let mut result = self.transaction(&mut conn, envelope, message);
+        let mut result = self.transaction(&mut conn, self.pipelining, envelope, message);
         // A kept connection may have been closed by the server while idle: one fresh try,
         // safe because nothing was accepted on the broken one.
         if reused
@@ -503,7 +551,7 @@ impl Relay for SmtpRelay {
             && !e.message.contains("timed out")
         {
             conn = self.connect()?;
-            result = self.transaction(&mut conn, envelope, message);
+            result = self.transaction(&mut conn, self.pipelining, envelope, message);
         }
         match &result {
             Err(e) if e.session_over => conn.abort(),
