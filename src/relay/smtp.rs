@@ -223,7 +223,9 @@ impl SmtpRelay {
             Err(e) => {
                 let mut err = classify(&e, Stage::Mail, &server, cfg);
                 if err.session_over {
-                    err.stale = true;
+                    // A kept connection the server closed while idle fails at once; a timeout
+                    // would only repeat on a fresh one.
+                    err.stale = Cause::of(&e) != Cause::Timeout;
                     return Err(with_context(err, &format!("the sender <{}>", env.from)));
                 }
                 Some(with_context(err, &format!("the sender <{}>", env.from)))
@@ -548,7 +550,6 @@ impl Relay for SmtpRelay {
         if reused
             && let Err(e) = &result
             && e.stale
-            && !e.message.contains("timed out")
         {
             conn = self.connect()?;
             result = self.transaction(&mut conn, self.pipelining, envelope, message);
