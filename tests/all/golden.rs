@@ -26,7 +26,7 @@ pub fn drafts(folder: &str) -> Vec<PathBuf> {
         .map(|e| e.expect("directory entry").path())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.ends_with(".eml") && !name.contains(".out.") && !name.ends_with(".out.eml")
+            name.ends_with(".eml") && !name.contains(".out.")
         })
         .collect();
     v.sort();
