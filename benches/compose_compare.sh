@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Composes N varied drafts three ways, interleaved over several rounds (issue 2, "Benchmarks"):
 #   envoi   one `envoi compose --out-dir OUT d*.eml` process (release build)
-#   python  benches/py_compose.py: the email package doing the same job, in one process
+#   python  benches/py_compose.py: the email package doing the same job, in one process, with
+#           the compat32 policy (the faster one); PY_POLICY=default uses the modern API instead
 #   floor   the I/O floor: one `cp` process copying as many files as envoi writes
 #           (each draft as NAME.eml, plus a NAME.envelope.json of the expected size)
 # and prints the medians of wall, user-CPU and system-CPU time, and the ratios python/envoi
@@ -46,7 +47,7 @@ run() { # METHOD OUT: one timed run; appends "wall user" to $tmp/METHOD.times
     local timing=(/usr/bin/time -f "%e %U %S" -a -o "$tmp/$method.times")
     case $method in
     envoi) (cd "$tmp/drafts" && "${timing[@]}" "$bin" compose --out-dir "$out" d*.eml) ;;
-    python) "${timing[@]}" "$py" "$helper" compose "$tmp/drafts" "$out" ;;
+    python) "${timing[@]}" "$py" "$helper" compose "$tmp/drafts" "$out" "${PY_POLICY:-compat32}" ;;
     floor) mkdir "$out" && "${timing[@]}" cp -r "$tmp/drafts/." "$tmp/envelopes/." "$out/" ;;
     esac
     local files
@@ -89,7 +90,10 @@ for m in "${methods[@]}"; do
     user[$m]=$(median "$tmp/$m.times" 2)
     printf '%-8s %10s %10s %10s\n' "$m" "${wall[$m]}" "${user[$m]}" "$(median "$tmp/$m.times" 3)"
 done
-echo "(medians; floor = one cp process copying ${n} drafts + ${n} envelope-sized files)"
+for m in "${methods[@]}"; do
+    echo "$m wall per round: $(cut -d' ' -f1 "$tmp/$m.times" | tr '\n' ' ')"
+done
+echo "(medians; python policy ${PY_POLICY:-compat32}; floor = one cp process copying ${n} drafts + ${n} envelope-sized files)"
 # GNU time reports user time in 10 ms steps: a 0.00 would make the ratio meaningless.
 awk -v pu="${user[python]}" -v eu="${user[envoi]}" -v ew="${wall[envoi]}" -v fw="${wall[floor]}" 'BEGIN {
     eu_ = (eu > 0) ? eu : 0.01

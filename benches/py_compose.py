@@ -4,11 +4,12 @@
   py_compose.py gen N DRAFTS ENVELOPES [SEED]
       Writes N varied drafts DRAFTS/dNNNNN.eml, and for each the envelope envoi is expected
       to derive as ENVELOPES/dNNNNN.envelope.json (also the second file set of the I/O floor).
-  py_compose.py compose DRAFTS OUT
+  py_compose.py compose DRAFTS OUT [compat32|default]
       The Python email-package pipeline doing envoi's job, in one process: parse, envelope from
       Sender/From and To/Cc/Bcc (deduplicated, domains lower-cased), drop Bcc, add
       Message-ID/Date/X-Mailer where missing, write OUT/NAME.eml (CRLF) and
-      OUT/NAME.envelope.json.
+      OUT/NAME.envelope.json. The policy is compat32 (the parser's default and the faster one,
+      so the stricter comparison) or default (the modern API: email.policy.default / SMTP).
   py_compose.py check EXPECTED OUT
       Counts the NAME.envelope.json files of OUT that differ from EXPECTED's.
 """
@@ -132,10 +133,16 @@ def canonical(addr):
     return f"{local}@{domain}"
 
 
-def compose(drafts, out):
+def compose(drafts, out, which="compat32"):
     os.makedirs(out, exist_ok=True)
-    parser = email.parser.BytesParser(policy=email.policy.compat32)
-    policy = email.policy.compat32.clone(linesep="\r\n")
+    if which == "compat32":
+        parser = email.parser.BytesParser(policy=email.policy.compat32)
+        policy = email.policy.compat32.clone(linesep="\r\n")
+    elif which == "default":
+        parser = email.parser.BytesParser(policy=email.policy.default)
+        policy = email.policy.SMTP
+    else:
+        sys.exit(f"py_compose.py: unknown policy {which}; use compat32 or default")
     mailer = "py_compose/1"
     names = sorted(e.name for e in os.scandir(drafts) if e.name.endswith(".eml"))
     for name in names:
@@ -185,8 +192,8 @@ def check(expected, out):
 def main(argv):
     if len(argv) >= 4 and argv[1] == "gen":
         gen(int(argv[2]), argv[3], argv[4], int(argv[5]) if len(argv) > 5 else 1)
-    elif len(argv) == 4 and argv[1] == "compose":
-        compose(argv[2], argv[3])
+    elif len(argv) in (4, 5) and argv[1] == "compose":
+        compose(*argv[2:])
     elif len(argv) == 4 and argv[1] == "check":
         check(argv[2], argv[3])
     else:
