@@ -7,7 +7,9 @@
 #           (each draft as NAME.eml, plus a NAME.envelope.json of the expected size)
 # and prints the medians of wall, user-CPU and system-CPU time, and the ratios python/envoi
 # (user CPU, target >= 100) and envoi/floor (wall, target <= 2). Every run starts after a
-# `sync`, so that no run pays for the previous one's writeback.
+# `sync`, so that no run pays for the previous one's writeback. Outputs are removed only at the
+# end: ext4 skips recently deleted inodes when it allocates new ones (kernel `recently_deleted`,
+# for up to 5 minutes), and after deleting 20,000 files that scan dominates every later run.
 #
 # Usage: benches/compose_compare.sh [DRAFTS] [ROUNDS]   (default 10000 drafts, 5 rounds)
 # The drafts and outputs live in a temporary directory under $TMPDIR (default /tmp); set
@@ -63,15 +65,13 @@ for ((r = 1; r <= rounds; r++)); do
     # Rotate the order so that no method always runs right after the same one.
     for ((k = 0; k < 3; k++)); do
         m=${methods[(r + k) % 3]}
-        out="$tmp/out-$m"
-        rm -rf "$out"
+        out="$tmp/out-$m-$r"
         sync
         run "$m" "$out"
         if ((r == 1)) && [[ $m != floor ]]; then
             bad=$("$py" "$helper" check "$tmp/envelopes" "$out")
             echo "round 1: $m envelopes differing from the generator's: $bad of $n"
         fi
-        rm -rf "$out"
     done
     echo "round $r/$rounds done"
 done
