@@ -2,7 +2,7 @@
 //! and RFC 5321 (addresses). Uses the same parsers as compose, so it finds what compose would
 //! refuse, plus what compose tolerates but the RFCs do not.
 
-use crate::draft::{Draft, normalise_body};
+use crate::draft::{Body, Draft};
 use crate::envelope::analyse;
 use crate::error::{Finding, Problem};
 
@@ -34,7 +34,7 @@ pub fn check(source: &[u8], local_domain: Option<&str>) -> Vec<Finding> {
         Err(f) => return vec![f],
     };
     let mut out = Vec::new();
-    if let Err(f) = normalise_body(draft.body, draft.body_line) {
+    if let Err(f) = Body::check(draft.body, draft.body_line) {
         out.push(f);
     }
     for name in ONCE {

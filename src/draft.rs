@@ -4,6 +4,7 @@
 
 use crate::error::{Finding, Problem, quote_input};
 use std::borrow::Cow;
+use std::io::{self, Write};
 
 /// RFC 5322 §2.1.1: "Each line of characters MUST be no more than 998 characters".
 pub const MAX_LINE: usize = 998;
@@ -13,7 +14,7 @@ pub const MAX_LINE: usize = 998;
 pub struct Field<'a> {
     /// From the first byte of the name to the end of the last line, its line ending included.
     pub raw: &'a [u8],
-    name_len: usize,
+    name: &'a str,
     colon: usize,
     /// Line number (from 1) of the field's first line.
     pub line: usize,
@@ -22,8 +23,7 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     /// The field name as written (ASCII, case kept).
     pub fn name(&self) -> &'a str {
-        // Names are checked to be printable ASCII when parsed.
-        std::str::from_utf8(&self.raw[..self.name_len]).unwrap_or("")
+        self.name
     }
     /// Case-insensitive name comparison, as RFC 5322 §1.2.2 requires.
     pub fn is(&self, name: &str) -> bool {
@@ -102,9 +102,11 @@ impl<'a> Draft<'a> {
                         },
                     });
                 };
+                // Checked to be printable ASCII by field_name, so this cannot fail.
+                let name = std::str::from_utf8(&text[..name_len]).unwrap_or_default();
                 fields.push(Field {
                     raw: &source[pos..end],
-                    name_len,
+                    name,
                     colon,
                     line,
                 });
@@ -146,53 +148,111 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 
 /// Appends `bytes` with every line ending made CRLF; a final unterminated line gets one too.
 pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        out.extend_from_slice(trim_eol(line));
+    lf_to_crlf(bytes, out);
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         out.extend_from_slice(b"\r\n");
     }
 }
 
-/// The body with CRLF line endings, borrowed when it already has them. A last line without a
-/// line ending stays without one: the bytes are the user's. Fails on a line over 998 octets.
-pub fn normalise_body(body: &[u8], first_line: usize) -> Result<Cow<'_, [u8]>, Finding> {
-    let mut bare_lf = false;
-    let mut start = 0;
-    let mut line = first_line;
-    let check = |len: usize, line: usize| {
-        if len > MAX_LINE {
-            Err(Finding {
-                line,
-                problem: Problem::LineTooLong { len },
-            })
-        } else {
-            Ok(())
+/// A validated body: no line over 998 octets. Line endings are converted to CRLF only when the
+/// body is written, in small chunks, so a large LF body is never held twice in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Body<'a> {
+    /// The body exactly as written.
+    pub raw: &'a [u8],
+    /// How many line endings are a bare LF (each gains a CR on output).
+    bare_lf: usize,
+}
+
+impl<'a> Body<'a> {
+    /// Checks line lengths (RFC 5322 §2.1.1) and counts bare LFs. `first_line` numbers errors.
+    pub fn check(raw: &'a [u8], first_line: usize) -> Result<Body<'a>, Finding> {
+        let mut bare_lf = 0;
+        let mut start = 0;
+        let mut line = first_line;
+        let too_long = |len: usize, line: usize| Finding {
+            line,
+            problem: Problem::LineTooLong { len },
+        };
+        for nl in memchr::memchr_iter(b'\n', raw) {
+            let cr = nl > start && raw[nl - 1] == b'\r';
+            bare_lf += usize::from(!cr);
+            let len = nl - start - usize::from(cr);
+            if len > MAX_LINE {
+                return Err(too_long(len, line));
+            }
+            start = nl + 1;
+            line += 1;
         }
-    };
-    for nl in memchr::memchr_iter(b'\n', body) {
-        let cr = nl > start && body[nl - 1] == b'\r';
-        bare_lf |= !cr;
-        check(nl - start - cr as usize, line)?;
-        start = nl + 1;
-        line += 1;
+        if raw.len() - start > MAX_LINE {
+            return Err(too_long(raw.len() - start, line));
+        }
+        Ok(Body { raw, bare_lf })
     }
-    check(body.len() - start, line)?;
-    if !bare_lf {
-        return Ok(Cow::Borrowed(body));
+
+    /// Length once every line ending is CRLF.
+    pub fn crlf_len(&self) -> usize {
+        self.raw.len() + self.bare_lf
     }
-    let mut out = Vec::with_capacity(body.len() + body.len() / 32);
+
+    /// The body with CRLF line endings, borrowed when it already has them. A last line without a
+    /// line ending stays without one: the bytes are the user's.
+    pub fn to_crlf(&self) -> Cow<'a, [u8]> {
+        if self.bare_lf == 0 {
+            return Cow::Borrowed(self.raw);
+        }
+        let mut out = Vec::with_capacity(self.crlf_len());
+        self.push_crlf(&mut out);
+        Cow::Owned(out)
+    }
+
+    /// Appends the CRLF body to `out`.
+    pub fn push_crlf(&self, out: &mut Vec<u8>) {
+        if self.bare_lf == 0 {
+            out.extend_from_slice(self.raw);
+            return;
+        }
+        lf_to_crlf(self.raw, out);
+    }
+
+    /// Writes the CRLF body, converting through a 64 KiB buffer so memory stays flat.
+    pub fn write_crlf(&self, w: &mut dyn Write) -> io::Result<()> {
+        if self.bare_lf == 0 {
+            return w.write_all(self.raw);
+        }
+        const CHUNK: usize = 64 * 1024;
+        // Sized to the body when it is small: a 64 KiB allocation per message would cost more
+        // than the conversion (freeing it makes malloc consolidate its free lists).
+        let mut buf = Vec::with_capacity(self.crlf_len().min(CHUNK + CHUNK / 8));
+        let mut rest = self.raw;
+        while !rest.is_empty() {
+            // Cut after a LF so a CRLF pair is never split between chunks.
+            let cut = match memchr::memrchr(b'\n', &rest[..rest.len().min(CHUNK)]) {
+                Some(i) => i + 1,
+                None => rest.len().min(CHUNK),
+            };
+            buf.clear();
+            lf_to_crlf(&rest[..cut], &mut buf);
+            w.write_all(&buf)?;
+            rest = &rest[cut..];
+        }
+        Ok(())
+    }
+}
+
+fn lf_to_crlf(raw: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', body) {
-        let end = if nl > start && body[nl - 1] == b'\r' {
+    for nl in memchr::memchr_iter(b'\n', raw) {
+        let end = if nl > start && raw[nl - 1] == b'\r' {
             nl - 1
         } else {
             nl
         };
-        out.extend_from_slice(&body[start..end]);
+        out.extend_from_slice(&raw[start..end]);
         out.extend_from_slice(b"\r\n");
         start = nl + 1;
     }
-    out.extend_from_slice(&body[start..]);
-    Ok(Cow::Owned(out))
+    out.extend_from_slice(&raw[start..]);
 }
 
 #[cfg(test)]
@@ -235,16 +295,33 @@ mod tests {
 
     #[test]
     fn body_crlf() {
-        assert!(matches!(
-            normalise_body(b"a\r\nb\r\n", 1).unwrap(),
-            Cow::Borrowed(_)
-        ));
-        assert_eq!(&*normalise_body(b"a\nb\r\nc", 1).unwrap(), b"a\r\nb\r\nc");
+        let crlf = Body::check(b"a\r\nb\r\n", 1).unwrap();
+        assert!(matches!(crlf.to_crlf(), Cow::Borrowed(_)));
+        let mixed = Body::check(b"a\nb\r\nc", 1).unwrap();
+        assert_eq!(&*mixed.to_crlf(), b"a\r\nb\r\nc");
+        assert_eq!(mixed.crlf_len(), 7);
         let long = vec![b'x'; 999];
-        assert_eq!(normalise_body(&long, 7).unwrap_err().line, 7);
+        assert_eq!(Body::check(&long, 7).unwrap_err().line, 7);
         let mut ok = vec![b'x'; 998];
         ok.extend_from_slice(b"\r\n");
-        assert!(normalise_body(&ok, 1).is_ok());
+        assert!(Body::check(&ok, 1).is_ok());
+    }
+
+    #[test]
+    fn chunked_write_equals_whole_conversion() {
+        // Lines of varied length across several 64 KiB chunks, LF and CRLF mixed, no final LF.
+        let mut raw = Vec::new();
+        for i in 0..40_000usize {
+            raw.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 97));
+            raw.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+        }
+        raw.extend_from_slice(b"tail");
+        let body = Body::check(&raw, 1).unwrap();
+        let mut written = Vec::new();
+        body.write_crlf(&mut written).unwrap();
+        assert_eq!(written, body.to_crlf().into_owned());
+        assert_eq!(written.len(), body.crlf_len());
+        assert!(!written.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The SMTP envelope (RFC 5321 §3.3) and its derivation from a draft: who sends (Sender, else
 //! From; Resent-* for a resent message, RFC 5322 §3.6.6) and who receives (To, Cc, Bcc).
 
-use crate::address::{Addr, parse_list_bytes};
+use crate::address::{Addr, AddressError, parse_list};
 use crate::draft::{Draft, Field};
 use crate::error::{Finding, Problem};
 use std::collections::HashSet;
@@ -135,7 +135,8 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     let roles = Roles::of(draft);
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
-    let read = |f: &Field, findings: &mut Vec<Finding>| -> Vec<(Addr, String)> {
+    // `written` (the mailbox as the user wrote it) is kept only for Bcc, where split-each needs it.
+    let read = |f: &Field, findings: &mut Vec<Finding>, written: bool| -> Vec<(Addr, String)> {
         let name = f.name();
         let bad = |error| Finding {
             line: f.line,
@@ -144,19 +145,22 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
                 error,
             },
         };
-        let list = match parse_list_bytes(f.value()) {
-            Ok(l) => l,
+        let parsed = std::str::from_utf8(f.value())
+            .map_err(|_| AddressError::NotUtf8)
+            .and_then(|value| Ok((value, parse_list(value)?)));
+        let (value, list) = match parsed {
+            Ok(v) => v,
             Err(e) => {
                 findings.push(bad(e));
                 return Vec::new();
             }
         };
-        let value = std::str::from_utf8(f.value()).unwrap_or("");
         let mut out = Vec::with_capacity(list.len());
         for m in &list {
             match m.resolve(local_domain) {
                 // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
-                Ok(a) => out.push((a, value[m.range.clone()].replace(['\r', '\n'], ""))),
+                Ok(a) if written => out.push((a, value[m.range.clone()].replace(['\r', '\n'], ""))),
+                Ok(a) => out.push((a, String::new())),
                 Err(e) => findings.push(bad(e)),
             }
         }
@@ -168,7 +172,7 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     let from_field = fields.iter().find(|f| f.is(roles.from));
     let sender_field = fields.iter().find(|f| f.is(roles.sender));
     if let Some(f) = sender_field {
-        let list = read(f, &mut findings);
+        let list = read(f, &mut findings, false);
         match list.len() {
             1 => sender = Some(list[0].0.clone()),
             0 if findings.iter().any(|x| x.line == f.line) => {}
@@ -184,7 +188,7 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     match from_field {
         Some(f) => {
             let before = findings.len();
-            let list = read(f, &mut findings);
+            let list = read(f, &mut findings, false);
             author = list.first().map(|(a, _)| a.clone());
             if list.is_empty() && findings.len() == before {
                 findings.push(Finding {
@@ -219,7 +223,7 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
             continue;
         }
         let before = findings.len();
-        let list = read(f, &mut findings);
+        let list = read(f, &mut findings, bcc);
         if list.is_empty()
             && !bcc
             && findings.len() == before
@@ -232,11 +236,10 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
                 },
             });
         }
-        recipients.extend(list.into_iter().map(|(addr, written)| Recipient {
-            addr,
-            bcc,
-            written: if bcc { written } else { String::new() },
-        }));
+        recipients.extend(
+            list.into_iter()
+                .map(|(addr, written)| Recipient { addr, bcc, written }),
+        );
     }
     Analysis {
         roles,

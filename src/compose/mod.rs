@@ -9,7 +9,7 @@ pub use options::{BccPolicy, Options, default_x_mailer};
 
 use crate::address::Addr;
 use crate::clock::{Clock, SystemClock};
-use crate::draft::{Draft, normalise_body, push_crlf};
+use crate::draft::{Body, Draft, push_crlf};
 use crate::envelope::{Analysis, Envelope, Recipient, analyse};
 use crate::error::{ComposeError, Finding, Problem};
 use std::borrow::Cow;
@@ -31,26 +31,26 @@ pub struct Composed<'a> {
     /// The message's Message-ID (`<...>`), as found in the draft or as added.
     pub message_id: String,
     pub submissions: Vec<Submission>,
-    body: Cow<'a, [u8]>,
+    body: Body<'a>,
 }
 
 impl Composed<'_> {
     /// The body with CRLF line endings.
-    pub fn body(&self) -> &[u8] {
-        &self.body
+    pub fn body(&self) -> Cow<'_, [u8]> {
+        self.body.to_crlf()
     }
     /// The complete bytes of submission `i`.
     pub fn message(&self, i: usize) -> Vec<u8> {
         let h = &self.submissions[i].header;
-        let mut v = Vec::with_capacity(h.len() + self.body.len());
+        let mut v = Vec::with_capacity(h.len() + self.body.crlf_len());
         v.extend_from_slice(h);
-        v.extend_from_slice(&self.body);
+        self.body.push_crlf(&mut v);
         v
     }
     /// Writes submission `i` without building it in memory first.
     pub fn write_message(&self, i: usize, w: &mut dyn Write) -> io::Result<()> {
         w.write_all(&self.submissions[i].header)?;
-        w.write_all(&self.body)
+        self.body.write_crlf(w)
     }
 }
 
@@ -96,8 +96,8 @@ impl Composer {
     /// Composes one draft (LF or CRLF line endings).
     pub fn compose<'a>(&self, source: &'a [u8]) -> Result<Composed<'a>, ComposeError> {
         let draft = Draft::parse(source)?;
-        let body = normalise_body(draft.body, draft.body_line)?;
-        let an = analyse(&draft, self.opts.local_domain.as_deref());
+        let body = Body::check(draft.body, draft.body_line)?;
+        let mut an = analyse(&draft, self.opts.local_domain.as_deref());
         if let Some(f) = an.findings.iter().find(|f| f.problem.is_fatal()) {
             return Err(f.clone().into());
         }
@@ -118,13 +118,15 @@ impl Composer {
                 problem: Problem::NoFrom,
             })?;
         let (added, resent_added, message_id) = self.additions(&draft, &an, &from);
+        // Moved, not cloned: the envelopes take the addresses.
+        let recipients = std::mem::take(&mut an.recipients);
         let plan = Plan {
             draft: &draft,
             an: &an,
             added,
             resent_added,
         };
-        let submissions = self.split(&plan, from)?;
+        let submissions = self.split(&plan, from, recipients)?;
         Ok(Composed {
             message_id,
             submissions,
@@ -179,15 +181,14 @@ impl Composer {
     }
 
     /// Applies the Bcc policy: which submissions, with which envelope and which Bcc field.
-    fn split(&self, plan: &Plan, from: Addr) -> Result<Vec<Submission>, ComposeError> {
-        let (bcc, visible): (Vec<&Recipient>, Vec<&Recipient>) =
-            plan.an.recipients.iter().partition(|r| r.bcc);
-        let visible: Vec<Addr> = visible
-            .iter()
-            .map(|r| r.addr.clone())
-            .chain(self.opts.extra_rcpts.iter().cloned())
-            .collect();
-        if visible.is_empty() && bcc.is_empty() {
+    fn split(
+        &self,
+        plan: &Plan,
+        from: Addr,
+        recipients: Vec<Recipient>,
+    ) -> Result<Vec<Submission>, ComposeError> {
+        let extras = self.opts.extra_rcpts.iter().cloned();
+        if recipients.is_empty() && self.opts.extra_rcpts.is_empty() {
             return Err(Finding {
                 line: 0,
                 problem: Problem::NoRecipients,
@@ -198,53 +199,55 @@ impl Composer {
             envelope: env,
             header: plan.header(show),
         };
-        // Header order, not visible-then-blind: recipients keep their order of first appearance.
-        let all = || {
-            let header = plan.an.recipients.iter().map(|r| r.addr.clone());
-            Envelope::new(
-                from.clone(),
-                header.chain(self.opts.extra_rcpts.iter().cloned()),
-            )
-        };
-        let mut out = Vec::new();
-        match self.opts.bcc_policy {
-            BccPolicy::Remove => out.push(one(all(), ShowBcc::None)),
-            BccPolicy::Blank => out.push(one(all(), ShowBcc::Blank)),
+        let show = match self.opts.bcc_policy {
+            BccPolicy::Remove => ShowBcc::None,
+            BccPolicy::Blank => ShowBcc::Blank,
             BccPolicy::Split | BccPolicy::SplitEach => {
-                if !visible.is_empty() {
-                    out.push(one(
-                        Envelope::new(from.clone(), visible.iter().cloned()),
-                        ShowBcc::None,
-                    ));
-                }
-                // Someone who is also a visible recipient already has the To/Cc copy.
-                let blind: Vec<&Recipient> = bcc
-                    .iter()
-                    .copied()
-                    .filter(|r| !visible.contains(&r.addr))
-                    .collect();
-                if self.opts.bcc_policy == BccPolicy::Split {
-                    if !blind.is_empty() {
-                        out.push(one(
-                            Envelope::new(from.clone(), blind.iter().map(|r| r.addr.clone())),
-                            ShowBcc::All,
-                        ));
-                    }
-                } else {
-                    let mut done: Vec<&Addr> = Vec::new();
-                    for r in blind {
-                        if !done.contains(&&r.addr) {
-                            done.push(&r.addr);
-                            out.push(one(
-                                Envelope::new(from.clone(), [r.addr.clone()]),
-                                ShowBcc::Only(&r.written),
-                            ));
-                        }
-                    }
-                }
+                return Ok(self.split_copies(from, recipients, one));
+            }
+        };
+        // Header order, not visible-then-blind: recipients keep their order of first appearance.
+        let to = recipients.into_iter().map(|r| r.addr).chain(extras);
+        Ok(vec![one(Envelope::new(from, to), show)])
+    }
+
+    /// `split` and `split-each`: To/Cc (and extras) get one copy without Bcc; Bcc recipients
+    /// get their own copies. Someone who is also a visible recipient already has the To/Cc copy.
+    fn split_copies(
+        &self,
+        from: Addr,
+        recipients: Vec<Recipient>,
+        one: impl Fn(Envelope, ShowBcc) -> Submission,
+    ) -> Vec<Submission> {
+        let (bcc, visible): (Vec<Recipient>, Vec<Recipient>) =
+            recipients.into_iter().partition(|r| r.bcc);
+        let visible: Vec<Addr> = visible
+            .into_iter()
+            .map(|r| r.addr)
+            .chain(self.opts.extra_rcpts.iter().cloned())
+            .collect();
+        let mut blind: Vec<Recipient> = Vec::new();
+        for r in bcc {
+            if !visible.contains(&r.addr) && !blind.iter().any(|b| b.addr == r.addr) {
+                blind.push(r);
             }
         }
-        Ok(out)
+        let mut out = Vec::new();
+        if !visible.is_empty() {
+            out.push(one(Envelope::new(from.clone(), visible), ShowBcc::None));
+        }
+        if self.opts.bcc_policy == BccPolicy::Split {
+            if !blind.is_empty() {
+                let to = blind.iter().map(|r| r.addr.clone());
+                out.push(one(Envelope::new(from, to), ShowBcc::All));
+            }
+        } else {
+            for r in &blind {
+                let env = Envelope::new(from.clone(), [r.addr.clone()]);
+                out.push(one(env, ShowBcc::Only(&r.written)));
+            }
+        }
+        out
     }
 }
 

@@ -280,7 +280,7 @@ fn write_message_and_message_agree_and_the_crlf_body_is_not_copied() {
     let mut w = Vec::new();
     c.write_message(0, &mut w).unwrap();
     assert_eq!(w, c.message(0));
-    assert_eq!(c.body(), b"line\r\nline 2\r\n");
+    assert_eq!(&*c.body(), b"line\r\nline 2\r\n");
     let body_start = src.len() - c.body().len();
     assert_eq!(c.body().as_ptr(), src[body_start..].as_ptr());
 }
