@@ -12,8 +12,8 @@ use std::ops::Range;
 /// Why an address field could not be read. Each variant says what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("`{0}` is not valid here")]
-    Unexpected(String),
+    #[error("`{found}` is not valid here, in `{within}`")]
+    Unexpected { found: String, within: String },
     #[error("a quoted string is not closed with `\"`")]
     UnclosedQuote,
     #[error("a comment is not closed with `)`")]
@@ -236,7 +236,12 @@ fn tokenize(s: &str) -> Result<Vec<Token>, AddressError> {
                 }
                 Tok::Atom
             }
-            _ => return Err(AddressError::Unexpected(char_at(s, i))),
+            _ => {
+                return Err(AddressError::Unexpected {
+                    found: char_at(s, i),
+                    within: within(s),
+                });
+            }
         };
         toks.push(Token {
             tok,
@@ -244,6 +249,12 @@ fn tokenize(s: &str) -> Result<Vec<Token>, AddressError> {
         });
     }
     Ok(toks)
+}
+
+/// The field value as context for an error: unfolded, trimmed, control characters escaped.
+fn within(s: &str) -> String {
+    let unfolded: String = s.split(['\r', '\n']).collect();
+    crate::error::quote_input(unfolded.trim().as_bytes())
 }
 
 fn char_at(s: &str, i: usize) -> String {
@@ -331,8 +342,14 @@ impl<'s> Parser<'s, '_> {
 
     fn unexpected(&self) -> AddressError {
         match self.toks.get(self.i) {
-            Some(t) => AddressError::Unexpected(self.src[t.range.clone()].to_owned()),
-            None => AddressError::Unexpected("end of field".into()),
+            Some(t) => AddressError::Unexpected {
+                found: self.src[t.range.clone()].to_owned(),
+                within: within(self.src),
+            },
+            None => AddressError::Unexpected {
+                found: "end of field".into(),
+                within: within(self.src),
+            },
         }
     }
 
