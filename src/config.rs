@@ -125,6 +125,28 @@ pub enum RelayConfig {
     },
 }
 
+impl SmtpConfig {
+    /// `host:port`, with an IPv6 address in brackets.
+    pub fn server(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Names the relay for a person: `the SMTP server smtp.corp.example:587`.
+    pub fn describe(&self) -> String {
+        match self {
+            RelayConfig::Smtp(s) => format!("the SMTP server {}", s.server()),
+            RelayConfig::Sendmail(s) => format!("the sendmail relay {}", s.path.display()),
+            RelayConfig::File { dir } => format!("the file relay {}", dir.display()),
+        }
+    }
+}
+
 /// Default SMTP timeout for connecting and for each reply.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
@@ -1108,5 +1130,32 @@ mod tests {
         for h in ["mail.example.org", "10.0.0.1", "localhost.example.org"] {
             assert!(!is_loopback_host(h), "{h}");
         }
+    }
+
+    #[test]
+    fn relays_describe_themselves() {
+        let d = |relay: &str| {
+            load(Some(&format!("[relay]\n{relay}")), None)
+                .unwrap()
+                .relay_for(None)
+                .unwrap()
+                .describe()
+        };
+        assert_eq!(
+            d("kind = \"smtp\"\nhost = \"smtp.corp.example\"\nport = 587\n"),
+            "the SMTP server smtp.corp.example:587"
+        );
+        assert_eq!(
+            d("kind = \"smtp\"\nhost = \"::1\"\nport = 25\ntls = \"none\"\n"),
+            "the SMTP server [::1]:25"
+        );
+        assert_eq!(
+            d("kind = \"sendmail\"\n"),
+            "the sendmail relay /usr/sbin/sendmail"
+        );
+        assert_eq!(
+            d("kind = \"file\"\ndir = \"/var/spool/envoi\"\n"),
+            "the file relay /var/spool/envoi"
+        );
     }
 }

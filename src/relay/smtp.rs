@@ -44,11 +44,7 @@ impl SmtpRelay {
     }
 
     fn server(&self) -> String {
-        if self.config.host.contains(':') {
-            format!("[{}]:{}", self.config.host, self.config.port)
-        } else {
-            format!("{}:{}", self.config.host, self.config.port)
-        }
+        self.config.server()
     }
 
     fn tls_parameters(&self) -> Result<TlsParameters, RelayError> {

@@ -6,7 +6,7 @@ use crate::exit::{Failure, Result};
 use crate::input::Source;
 use envoi::config::Config;
 use envoi::relay::{self, ErrorKind, Relay, join_addrs};
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Below this many drafts a progress bar would only flicker.
@@ -25,11 +25,15 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     let mut relay: Option<Box<dyn Relay>> = None;
     let bar = (!dry_run && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
         .then(|| progress_bar(sources.len()));
-    let say = |line: String| match &bar {
-        Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
-        None => eprintln!("envoi: {line}"),
+    let mut out = Output::new(bar.as_ref());
+    // stdout first, so that 2>&1 shows the lines in the order they happened.
+    let say = |out: &mut Output, line: String| {
+        let _ = out.flush();
+        match &bar {
+            Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
+            None => eprintln!("envoi: {line}"),
+        }
     };
-    let mut out = Output { bar: bar.as_ref() };
     let mut first: Option<u8> = None;
     let mut not_sent: Vec<String> = Vec::new();
     let mut stopped = false;
@@ -45,7 +49,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         let bytes = match s.read() {
             Ok(b) => b,
             Err(f) => {
-                say(f.message);
+                say(&mut out, f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
@@ -54,7 +58,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
             Ok(c) => c,
             Err(e) => {
                 let f = Failure::compose(&s.display(), e);
-                say(f.message);
+                say(&mut out, f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
@@ -78,7 +82,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?;
                 }
                 Err(e) => {
-                    say(format!("{}: {id} not sent: {e}", s.display()));
+                    say(&mut out, format!("{}: {id} not sent: {e}", s.display()));
                     first.get_or_insert(e.exit_code());
                     // Only a refusal of this one message leaves the session worth going on
                     // with; after a network, TLS, auth or config failure every later draft
@@ -98,33 +102,51 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         b.finish_and_clear();
     }
     if !not_sent.is_empty() {
-        say(format!(
-            "not tried after that failure ({} draft{}, left untouched): {}",
-            not_sent.len(),
-            if not_sent.len() == 1 { "" } else { "s" },
-            not_sent.join(", ")
-        ));
+        say(
+            &mut out,
+            format!(
+                "not tried after that failure ({} draft{}, left untouched): {}",
+                not_sent.len(),
+                if not_sent.len() == 1 { "" } else { "s" },
+                not_sent.join(", ")
+            ),
+        );
     }
+    out.flush()?;
     first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
 }
 
-/// Stdout lines, kept clear of the progress bar.
+/// Stdout lines, buffered (one write per batch of lines, not per message), and kept clear of the
+/// progress bar: with a bar each line is written at once, while the bar is hidden.
 struct Output<'b> {
     bar: Option<&'b indicatif::ProgressBar>,
+    out: BufWriter<std::io::Stdout>,
 }
 
-impl Output<'_> {
-    fn line(&mut self, text: &str) -> Result {
-        let write = || {
-            let mut o = std::io::stdout().lock();
-            writeln!(o, "{text}").and_then(|_| o.flush())
-        };
-        match self.bar {
-            Some(b) => b.suspend(write),
-            None => write(),
+impl<'b> Output<'b> {
+    fn new(bar: Option<&'b indicatif::ProgressBar>) -> Self {
+        Output {
+            bar,
+            out: BufWriter::new(std::io::stdout()),
         }
-        .map_err(|e| Failure::write(Path::new("stdout"), e))
     }
+
+    fn line(&mut self, text: &str) -> Result {
+        let out = &mut self.out;
+        match self.bar {
+            Some(b) => b.suspend(|| writeln!(out, "{text}").and_then(|_| out.flush())),
+            None => writeln!(out, "{text}"),
+        }
+        .map_err(stdout_failure)
+    }
+
+    fn flush(&mut self) -> Result {
+        self.out.flush().map_err(stdout_failure)
+    }
+}
+
+fn stdout_failure(e: std::io::Error) -> Failure {
+    Failure::write(Path::new("stdout"), e)
 }
 
 fn progress_bar(n: usize) -> indicatif::ProgressBar {

@@ -1,14 +1,15 @@
 //! `envoi sendmail` (also envoi installed under the name `sendmail`): the command line that cron,
 //! mailx, mutt and git send-email expect. Reads one message on stdin; exits with sysexits codes;
-//! a message that could not be sent for now is saved in the outbox, never dropped.
+//! a message that was not accepted is kept (outbox, or `dead.letter`), never dropped.
 
 use crate::args::ComposeArgs;
-use crate::exit::{CONFIG, Failure, IOERR, Result, TEMPFAIL};
+use crate::exit::{CONFIG, Failure, IOERR, Result};
+use chrono::{FixedOffset, TimeZone};
 use envoi::address::parse_list;
 use envoi::config::Config;
 use envoi::relay::aliases::{Aliases, host_domain, login_user};
 use envoi::relay::{self, ErrorKind, FileRelay};
-use envoi::{Addr, BccPolicy, Draft, Envelope};
+use envoi::{Addr, BccPolicy, Clock, Draft, Envelope, Now, SystemClock};
 use std::ffi::OsString;
 use std::io::Read;
 
@@ -26,7 +27,9 @@ missing) and submits it through the configured relay.
   -B, -o..., -N, -R, -V, -v  accepted and ignored
 
 Bare names (root) are qualified with [compose] domain (default: the host name) or mapped
-through [compose] aliases. On a temporary failure (exit 75) the message is saved in the outbox.
+through [compose] aliases. A message that is not accepted is never dropped: on a temporary
+failure (exit 75) it is queued in the outbox; on any other failure it is kept as read in
+OUTBOX/failed/, or appended to ~/dead.letter when there is no usable outbox. stderr says where.
 ";
 
 /// What the caller asked for, as sendmail(8) spells it.
@@ -193,19 +196,54 @@ pub fn run(args: &[OsString]) -> Result {
         print!("{USAGE}");
         return Ok(());
     }
+    // Mistakes in the command line itself are reported before the message is read.
     let a = parse_args(&args).map_err(Failure::usage)?;
-    let config = Config::load().map_err(Failure::config)?;
+    if a.recipients.is_empty() && !a.from_headers {
+        return Err(Failure::usage(
+            "no recipients: give them as arguments, or use -t to read To/Cc/Bcc",
+        ));
+    }
+
+    let mut input = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .read_to_end(&mut input)
+        .map_err(|e| Failure::new(IOERR, format!("cannot read the message from stdin: {e}")));
+    match &read {
+        Err(_) if input.is_empty() => return read.map(|_| ()),
+        Err(_) => {} // what did arrive is kept below
+        Ok(_) if !a.ignore_dots => cut_at_dot(&mut input),
+        Ok(_) => {}
+    }
+
+    // From here on the message exists only in this process: whatever fails, it is kept.
+    let config = Config::load();
+    let mut attempt = Attempt::default();
+    let result = read.and_then(|_| match &config {
+        Ok(config) => submit(&a, config, &input, &mut attempt),
+        Err(e) => Err(Failure::config(e.clone())),
+    });
+    result.map_err(|f| keep(f, config.as_ref().ok(), &a, &input, &attempt))
+}
+
+/// How far a submission got: what [`keep`] can save beyond the bytes that were read.
+#[derive(Default)]
+struct Attempt {
+    envelope: Option<Envelope>,
+    /// The composed message, once the relay was tried with it.
+    composed: Option<Vec<u8>>,
+    /// The relay, and what kind of failure it reported.
+    relay: Option<String>,
+    kind: Option<ErrorKind>,
+}
+
+fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt) -> Result {
     let domain = config.compose.domain.clone().or_else(host_domain);
     let dom = domain.as_deref();
 
     let mut rcpts = Vec::new();
     for r in &a.recipients {
         rcpts.extend(resolve_list("recipient", r, dom)?);
-    }
-    if rcpts.is_empty() && !a.from_headers {
-        return Err(Failure::usage(
-            "no recipients: give them as arguments, or use -t to read To/Cc/Bcc",
-        ));
     }
     let sender = match &a.sender {
         Some(s) => {
@@ -217,16 +255,7 @@ pub fn run(args: &[OsString]) -> Result {
         }
         None => None,
     };
-
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut input)
-        .map_err(|e| Failure::new(IOERR, format!("cannot read the message from stdin: {e}")))?;
-    if !a.ignore_dots {
-        cut_at_dot(&mut input);
-    }
-    let input = add_from_if_missing(input, &a, sender.as_ref(), dom)?;
+    let input = add_from_if_missing(input, a, sender.as_ref(), dom)?;
 
     let mut base = config.compose.options();
     // Whatever the configured policy, a sendmail caller expects Bcc gone from every copy.
@@ -244,56 +273,113 @@ pub fn run(args: &[OsString]) -> Result {
     } else {
         rcpts
     };
-    let to = expand_aliases(&config, to, dom)?;
+    let to = expand_aliases(config, to, dom)?;
     if to.is_empty() {
         return Err(Failure::new(
             crate::exit::DATAERR,
             "no recipients are left once aliases are expanded",
         ));
     }
-    let envelope = Envelope::new(sub.envelope.from.clone(), to);
-    let message = composed.message(0);
+    let envelope = attempt
+        .envelope
+        .insert(Envelope::new(sub.envelope.from.clone(), to));
+    let message = attempt.composed.insert(composed.message(0));
 
     let relay_config = config.relay_for(None).map_err(Failure::config)?;
+    attempt.relay = Some(relay_config.describe());
     let mut relay = relay::open(relay_config);
-    let result = relay.submit(&envelope, &message);
+    let result = relay.submit(envelope, message);
     relay.close();
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::Transient => {
-            Err(save(&config, &envelope, &message, &e.to_string()))
-        }
-        Err(e) => Err(Failure::relay(&e)),
-    }
+    result.map(|_| ()).map_err(|e| {
+        attempt.kind = Some(e.kind());
+        Failure::relay(&e)
+    })
 }
 
-/// Keeps a message that could not be sent for now; the caller learns where (exit 75).
-fn save(config: &Config, envelope: &Envelope, message: &[u8], why: &str) -> Failure {
-    match FileRelay::new(config.outbox_dir.clone()).store(envelope, message) {
-        Ok(path) => Failure::new(
-            TEMPFAIL,
-            format!("{why}; the message was saved in {}", path.display()),
+/// Keeps a message that was not accepted and says where; the exit code stays the failure's.
+///
+/// - A temporary failure (75, or a sendmail child's own code for one) queues the composed message and its envelope in the outbox (the
+///   file relay's format), to be sent again as it is.
+/// - Any other failure needs a person first, so the message is kept as it was read (Bcc and all,
+///   ready to be fixed and piped in again), with the envelope where one was worked out, in
+///   OUTBOX/failed/: kept out of the queue, never re-sent by itself.
+/// - When no outbox can take it (the configuration is broken, the directory is not writable),
+///   the message goes to `$HOME/dead.letter`, appended in mbox form as sendmail and mailx do.
+fn keep(
+    failure: Failure,
+    config: Option<&Config>,
+    a: &SendmailArgs,
+    input: &[u8],
+    attempt: &Attempt,
+) -> Failure {
+    let why = match (attempt.kind, &attempt.relay) {
+        (Some(ErrorKind::Permanent), Some(relay)) => {
+            format!("the message was refused by {relay}: {}", failure.message)
+        }
+        _ => failure.message,
+    };
+    let mut problems = Vec::new();
+    let saved = config
+        .and_then(|c| {
+            let stored = match (&attempt.envelope, &attempt.composed) {
+                (Some(env), Some(msg)) if attempt.kind == Some(ErrorKind::Transient) => {
+                    FileRelay::new(c.outbox_dir.clone()).store(env, msg)
+                }
+                _ => FileRelay::new(c.outbox_dir.join("failed"))
+                    .keep(input, attempt.envelope.as_ref()),
+            };
+            stored.map_err(|e| problems.push(e.to_string())).ok()
+        })
+        .or_else(|| {
+            let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+            let Some(home) = home else {
+                problems.push("HOME is not set, so there is no dead.letter".into());
+                return None;
+            };
+            let path = std::path::Path::new(&home).join("dead.letter");
+            let sender = attempt
+                .envelope
+                .as_ref()
+                .map(|e| e.from.to_string())
+                .or_else(|| a.sender.clone())
+                .or_else(login_user)
+                .unwrap_or_default();
+            relay::file::append_mbox(&path, &sender, &asctime(SystemClock.now()), input)
+                .map(|()| path)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok()
+        });
+    let message = match saved {
+        Some(path) => format!("{why}; the message was saved in {}", path.display()),
+        None => format!(
+            "{why}; and the message could NOT be saved ({}): keep it and try again",
+            problems.join("; ")
         ),
-        Err(e) => Failure::new(
-            TEMPFAIL,
-            format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
-        ),
-    }
+    };
+    Failure::new(failure.code, message)
+}
+
+/// `Thu Nov 29 04:46:28 2026`: the date of an mbox `From ` line, in local time.
+fn asctime(now: Now) -> String {
+    FixedOffset::east_opt(now.offset)
+        .and_then(|tz| tz.timestamp_opt(now.unix, 0).single())
+        .map(|t| t.format("%a %b %e %H:%M:%S %Y").to_string())
+        .unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into())
 }
 
 fn add_from_if_missing(
-    input: Vec<u8>,
+    input: &[u8],
     a: &SendmailArgs,
     sender: Option<&Addr>,
     domain: Option<&str>,
 ) -> Result<Vec<u8>> {
-    let has_from = match Draft::parse(&input) {
+    let has_from = match Draft::parse(input) {
         Ok(d) => d.fields_named("From").next().is_some(),
         // Composing will report the problem with its line number.
-        Err(_) => return Ok(input),
+        Err(_) => return Ok(input.to_vec()),
     };
     if has_from {
-        return Ok(input);
+        return Ok(input.to_vec());
     }
     let addr = match sender {
         Some(s) => s.clone(),
@@ -312,11 +398,11 @@ fn add_from_if_missing(
         }
     };
     // The added line ends like the message's own first line.
-    let crlf = memchr_nl(&input).is_some_and(|p| p > 0 && input[p - 1] == b'\r');
+    let crlf = memchr_nl(input).is_some_and(|p| p > 0 && input[p - 1] == b'\r');
     let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
     let mut out = from_field(a.full_name.as_deref(), &addr).into_bytes();
     out.extend_from_slice(eol);
-    out.extend_from_slice(&input);
+    out.extend_from_slice(input);
     Ok(out)
 }
 

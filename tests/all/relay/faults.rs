@@ -1,6 +1,7 @@
 //! Failures, each with its exit code, and the message never lost: with `send` the draft file is
-//! untouched; with `sendmail` (message on stdin) a temporary failure saves it to a file whose path
-//! is printed.
+//! untouched; with `sendmail` (message on stdin) every failure saves it to a file whose path is
+//! printed: a temporary one queues the composed message in the outbox, any other keeps the bytes
+//! as read in OUTBOX/failed/.
 
 use super::harness::*;
 use super::{DRAFT_BODY, draft};
@@ -86,6 +87,64 @@ fn refused_recipient_exits_69_naming_it() {
     assert!(server.messages().is_empty());
 }
 
+/// A message kept after a failure that is not temporary: under OUTBOX/failed/ (out of the
+/// queue), byte for byte what was read, beside the envelope when one was worked out.
+#[track_caller]
+pub fn assert_kept_as_read(sb: &Sandbox, run: &Run, input: &[u8]) -> std::path::PathBuf {
+    let path = run.saved_path();
+    assert!(
+        path.starts_with(sb.outbox().join("failed")),
+        "kept under [outbox] dir/failed: {run:#?}"
+    );
+    let saved = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("saved file {}: {e}; {run:#?}", path.display()));
+    assert!(
+        saved == input,
+        "the saved file is not the message as read:\n{}",
+        String::from_utf8_lossy(&saved)
+    );
+    let queued: Vec<_> = std::fs::read_dir(sb.outbox())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "failed")
+        .collect();
+    assert!(queued.is_empty(), "nothing queued for a retry: {queued:?}");
+    path
+}
+
+#[test]
+fn refused_recipient_in_sendmail_mode_exits_69_and_keeps_the_message() {
+    let server = Smtpd::builder()
+        .tls(Tls::Starttls)
+        .auth(USER, PASSWORD)
+        .refuse("carol@y.example")
+        .start();
+    let sb = sandbox_for(&server, Tls::Starttls, true, "");
+    let input = draft("refused in sendmail mode");
+    let run = sendmail_one(&sb, "refused in sendmail mode");
+    run.assert_code(69);
+    assert!(
+        run.stderr.contains(&format!(
+            "refused by the SMTP server 127.0.0.1:{}",
+            server.port
+        )),
+        "says who refused it: {run:#?}"
+    );
+    assert!(
+        run.stderr.contains("carol@y.example") && run.stderr.contains("550"),
+        "names the recipient and quotes the reply: {run:#?}"
+    );
+    let eml = assert_kept_as_read(&sb, &run, input.as_bytes());
+    let env = eml.with_extension("envelope.json");
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&env).unwrap()).unwrap();
+    assert_eq!(
+        env,
+        serde_json::json!({"from": "alice@x.example", "to": super::DRAFT_RCPTS, "smtputf8": false})
+    );
+    assert!(server.messages().is_empty());
+}
+
 #[test]
 fn reply_421_mid_session_exits_75() {
     // Two drafts on one connection: the first is accepted, the server then says 421 and hangs up.
@@ -148,6 +207,11 @@ fn wrong_password_exits_77() {
         "the password leaked: {}",
         run.stderr
     );
+
+    let run = sendmail_one(&sb, "wrong password sendmail");
+    run.assert_code(77);
+    assert_kept_as_read(&sb, &run, draft("wrong password sendmail").as_bytes());
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
     assert!(server.messages().is_empty());
 }
 
@@ -267,4 +331,35 @@ fn sendmail_child_exiting_69_is_permanent() {
         args.contains("-f alice@x.example") && args.contains("bob@y.example"),
         "run as PATH -i -f SENDER -- RCPT...: {args}"
     );
+
+    let run = sendmail_one(&sb, "child 69 sendmail");
+    run.assert_code(69);
+    assert!(
+        run.stderr
+            .contains(&format!("refused by the sendmail relay {}", fake.display()))
+            && run.stderr.contains("no such user here"),
+        "says who refused it, and why: {run:#?}"
+    );
+    assert_kept_as_read(&sb, &run, draft("child 69 sendmail").as_bytes());
+}
+
+/// No usable outbox (here its path is a file): the message goes to $HOME/dead.letter.
+#[test]
+fn unwritable_outbox_falls_back_to_dead_letter() {
+    let sb = Sandbox::new();
+    std::fs::remove_dir(sb.outbox()).unwrap();
+    std::fs::write(sb.outbox(), "not a directory\n").unwrap();
+    let fake = fake_sendmail(&sb, 75, "fake-sendmail: try later");
+    sb.relay(
+        &format!("kind = \"sendmail\"\npath = {}\n", toml_path(&fake)),
+        "",
+    );
+    let input = draft("no outbox");
+    let run = sendmail_one(&sb, "no outbox");
+    run.assert_code(75);
+    assert_eq!(run.saved_path(), sb.path("home").join("dead.letter"));
+    let mbox = std::fs::read_to_string(sb.path("home").join("dead.letter")).unwrap();
+    let (from_line, rest) = mbox.split_once('\n').unwrap();
+    assert!(from_line.starts_with("From alice@x.example "), "{mbox}");
+    assert_eq!(rest, format!("{input}\n"), "the message, then a blank line");
 }

@@ -270,3 +270,72 @@ fn local_names_through_aliases_and_domain() {
     );
     assert_crlf(&msgs[0].content);
 }
+
+/// A broken configuration (the outbox it names is unknown): exit 78, and the message is appended
+/// to $HOME/dead.letter in mbox form, one record per failed run.
+#[test]
+fn broken_config_exits_78_and_keeps_the_message_in_dead_letter() {
+    let sb = Sandbox::new();
+    sb.admin_config("[relay]\nkind = \"smtp\"\nport = \"not a number\"\n");
+    let dead = sb.path("home").join("dead.letter");
+    let mut want = String::new();
+    for subject in ["first broken", "second broken"] {
+        // A body line starting with "From " is quoted in the mbox, as mail readers expect.
+        let input = format!("{}From the start of a line\n", draft(subject));
+        let run = sb.envoi(
+            &["sendmail", "-t", "-i", "-f", "alice@x.example"],
+            Some(input.as_bytes()),
+        );
+        run.assert_code(78);
+        assert!(
+            run.stderr.contains("admin.toml"),
+            "names the file: {run:#?}"
+        );
+        assert_eq!(run.saved_path(), dead, "{run:#?}");
+        want += &format!("{}>From the start of a line\n\n", draft(subject));
+        let mbox = std::fs::read_to_string(&dead).unwrap();
+        let records: Vec<&str> = mbox
+            .split_inclusive('\n')
+            .filter(|l| l.starts_with("From "))
+            .collect();
+        assert_eq!(
+            records.len(),
+            if subject.starts_with("first") { 1 } else { 2 }
+        );
+        for r in &records {
+            // From SENDER Www Mmm dd hh:mm:ss yyyy
+            let date = r.trim_end().strip_prefix("From alice@x.example ").unwrap();
+            assert_eq!(date.len(), 24, "asctime date: {r:?}");
+        }
+        let body: String = mbox
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("From "))
+            .collect();
+        assert_eq!(body, want);
+    }
+    assert!(sb.outbox_files().is_empty());
+}
+
+/// A draft that cannot be composed (a line in the header block that is not a field): exit 65,
+/// and the bytes as written, even those that are not UTF-8, are kept in the outbox.
+#[test]
+fn malformed_draft_exits_65_and_keeps_the_bytes() {
+    let server = Smtpd::builder().start();
+    let sb = Sandbox::new();
+    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let mut input =
+        b"From: alice@x.example\r\nTo: bob@y.example\r\nThis line is not a header\r\nSubject: caf"
+            .to_vec();
+    input.extend_from_slice(b"\xe9\r\n\r\nbody\n.\nafter the dot\n");
+    let run = sb.envoi(&["sendmail", "-t", "-i"], Some(&input));
+    run.assert_code(65);
+    assert!(run.stderr.contains("line 3"), "{run:#?}");
+    super::faults::assert_kept_as_read(&sb, &run, &input);
+    assert!(server.messages().is_empty());
+
+    // Without -i the message ends at the lone dot: what is kept is the message, not the rest.
+    let run = sb.envoi(&["sendmail", "-t"], Some(&input));
+    run.assert_code(65);
+    let end = input.windows(3).position(|w| w == b"\n.\n").unwrap() + 1;
+    super::faults::assert_kept_as_read(&sb, &run, &input[..end]);
+}
