@@ -680,9 +680,8 @@ fn normalise_domain(domain: &str, ascii_form: bool, out: &mut String) -> Result<
         out.push_str(domain);
         let lower = &mut out[start..];
         lower.make_ascii_lowercase();
-        check_ldh(lower)?;
         // An A-label must also be valid punycode for a valid U-label (RFC 5891 §5.4).
-        if !lower.starts_with("xn--") && !lower.contains(".xn--") {
+        if !check_ldh(lower)? {
             return Ok(());
         }
         out.truncate(start);
@@ -698,7 +697,9 @@ fn normalise_domain(domain: &str, ascii_form: bool, out: &mut String) -> Result<
     Ok(())
 }
 
-fn check_ldh(d: &str) -> Result<(), &'static str> {
+/// Checks LDH syntax and lengths; Ok(true) when some label is an A-label (`xn--`).
+fn check_ldh(d: &str) -> Result<bool, &'static str> {
+    let mut a_label = false;
     if d.len() > 253 {
         return Err("the domain is longer than 253 octets");
     }
@@ -714,8 +715,9 @@ fn check_ldh(d: &str) -> Result<(), &'static str> {
         {
             return Err("a domain label may hold only letters, digits and inner hyphens");
         }
+        a_label |= label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--");
     }
-    Ok(())
+    Ok(a_label)
 }
 
 #[cfg(test)]
