@@ -1,0 +1,406 @@
+//! Reading one configuration file: the raw TOML shape, error positions (file, line, key), and
+//! validation of each relay and compose table into the typed configuration.
+
+use super::*;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub(super) allow_user_relay: Option<bool>,
+    pub(super) relay: Option<RawRelay>,
+    #[serde(default)]
+    pub(super) accounts: BTreeMap<String, RawRelay>,
+    pub(super) compose: Option<RawCompose>,
+    pub(super) outbox: Option<RawOutbox>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelay {
+    pub(super) kind: Option<RelayKind>,
+    pub(super) host: Option<String>,
+    pub(super) port: Option<u16>,
+    pub(super) tls: Option<TlsMode>,
+    pub(super) user: Option<String>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) timeout_secs: Option<u64>,
+    pub(super) hello_name: Option<String>,
+    pub(super) password_command: Option<String>,
+    pub(super) password_env: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+    pub(super) path: Option<PathBuf>,
+    pub(super) args: Option<Vec<String>>,
+    pub(super) dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCompose {
+    pub(super) id_domain: Option<String>,
+    pub(super) x_mailer: Option<String>,
+    pub(super) bcc_policy: Option<BccPolicy>,
+    pub(super) from: Option<String>,
+    pub(super) domain: Option<String>,
+    pub(super) aliases: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutbox {
+    pub(super) dir: Option<PathBuf>,
+}
+
+/// One file's text, kept so that errors found after parsing can still name a line.
+pub(super) struct Source<'a> {
+    pub(super) path: &'a Path,
+    pub(super) text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error about `key` in `[table]`, with the key's line when it can be found.
+    pub(super) fn error(
+        &self,
+        table: &str,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let line = key_line(self.text, table, key);
+        ConfigError {
+            path: Some(self.path.to_owned()),
+            line,
+            key: Some(match key {
+                Some(k) => format!("{table}.{k}"),
+                None => table.to_owned(),
+            }),
+            message: message.into(),
+        }
+    }
+
+    /// A path from the file: `~/` is the home directory; a relative path is relative to the
+    /// file's directory, so a config file can sit beside its CA and password files.
+    pub(super) fn path_value(&self, p: &Path) -> PathBuf {
+        if let Ok(rest) = p.strip_prefix("~")
+            && let Some(home) = std::env::var_os("HOME")
+        {
+            return PathBuf::from(home).join(rest);
+        }
+        if p.is_absolute() {
+            return p.to_owned();
+        }
+        self.path.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// Finds the line (from 1) of `key` inside `[table]`, else of the table header. A plain scan:
+/// it only serves error messages, and serde's own errors carry exact spans.
+pub(super) fn key_line(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
+    let mut current = String::new();
+    let mut header_line = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            let name = h.trim_start_matches('[');
+            let name = name.split(']').next().unwrap_or("");
+            current = name.replace(['"', '\'', ' '], "");
+            if current == table {
+                header_line = Some(i + 1);
+            }
+            continue;
+        }
+        if current != table {
+            continue;
+        }
+        if let Some(k) = key
+            && let Some(rest) = t.strip_prefix(k)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
+        }
+    }
+    header_line
+}
+
+/// Turns a toml/serde error into one naming the file, the line and the key.
+pub(super) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, key) = match e.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let line_no = text[..start].matches('\n').count() + 1;
+            let line_text = text.lines().nth(line_no - 1).unwrap_or("");
+            let table = text[..start]
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|l| l.trim_matches(['[', ']']).replace(['"', '\'', ' '], ""));
+            let key = line_text
+                .split_once('=')
+                .map(|(k, _)| k.trim().to_owned())
+                .filter(|k| !k.is_empty() && !k.starts_with('['))
+                .map(|k| match &table {
+                    Some(t) => format!("{t}.{k}"),
+                    None => k,
+                });
+            (Some(line_no), key)
+        }
+        None => (None, None),
+    };
+    ConfigError {
+        path: Some(path.to_owned()),
+        line,
+        key,
+        message: e.message().trim().to_owned(),
+    }
+}
+
+pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
+    toml::from_str(text).map_err(|e| toml_error(path, text, &e))
+}
+
+/// True for `localhost`, `*.localhost` and loopback IP addresses. No DNS: a name that
+/// resolves to loopback today may not tomorrow.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    if h == "localhost" || h.ends_with(".localhost") {
+        return true;
+    }
+    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+const SMTP_KEYS: [&str; 10] = [
+    "host",
+    "port",
+    "tls",
+    "user",
+    "ca_file",
+    "timeout_secs",
+    "hello_name",
+    "password_command",
+    "password_env",
+    "password_file",
+];
+
+pub(super) fn validate_relay(
+    src: &Source,
+    table: &str,
+    r: &RawRelay,
+) -> Result<RelayConfig, ConfigError> {
+    let err = |key: &str, msg: String| src.error(table, Some(key), msg);
+    let kind = r.kind.ok_or_else(|| {
+        src.error(
+            table,
+            None,
+            "`kind` is missing: set kind = \"smtp\", \"sendmail\" or \"file\"",
+        )
+    })?;
+    let present: [(&str, bool); 13] = [
+        ("host", r.host.is_some()),
+        ("port", r.port.is_some()),
+        ("tls", r.tls.is_some()),
+        ("user", r.user.is_some()),
+        ("ca_file", r.ca_file.is_some()),
+        ("timeout_secs", r.timeout_secs.is_some()),
+        ("hello_name", r.hello_name.is_some()),
+        ("password_command", r.password_command.is_some()),
+        ("password_env", r.password_env.is_some()),
+        ("password_file", r.password_file.is_some()),
+        ("path", r.path.is_some()),
+        ("args", r.args.is_some()),
+        ("dir", r.dir.is_some()),
+    ];
+    let allowed: &[&str] = match kind {
+        RelayKind::Smtp => &SMTP_KEYS,
+        RelayKind::Sendmail => &["path", "args"],
+        RelayKind::File => &["dir"],
+    };
+    let kind_name = match kind {
+        RelayKind::Smtp => "smtp",
+        RelayKind::Sendmail => "sendmail",
+        RelayKind::File => "file",
+    };
+    if let Some((k, _)) = present.iter().find(|(k, p)| *p && !allowed.contains(k)) {
+        return Err(err(
+            k,
+            format!(
+                "does not apply to kind = \"{kind_name}\" (it takes: {})",
+                allowed.join(", ")
+            ),
+        ));
+    }
+    match kind {
+        RelayKind::Smtp => validate_smtp(src, table, r),
+        RelayKind::Sendmail => Ok(RelayConfig::Sendmail(SendmailConfig {
+            path: r
+                .path
+                .as_deref()
+                .map_or_else(|| PathBuf::from(DEFAULT_SENDMAIL), |p| src.path_value(p)),
+            args: r.args.clone().unwrap_or_default(),
+        })),
+        RelayKind::File => match &r.dir {
+            Some(d) => Ok(RelayConfig::File {
+                dir: src.path_value(d),
+            }),
+            None => Err(src.error(
+                table,
+                None,
+                "kind = \"file\" needs `dir`, the directory to write messages into",
+            )),
+        },
+    }
+}
+
+pub(super) fn validate_smtp(
+    src: &Source,
+    table: &str,
+    r: &RawRelay,
+) -> Result<RelayConfig, ConfigError> {
+    let err = |key: &str, msg: &str| src.error(table, Some(key), msg);
+    let host = match r.host.as_deref().map(str::trim) {
+        Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => h.to_owned(),
+        Some(_) => return Err(err("host", "must be a host name or an IP address")),
+        None => {
+            return Err(src.error(
+                table,
+                None,
+                "kind = \"smtp\" needs `host`, the submission server",
+            ));
+        }
+    };
+    let tls = r.tls.unwrap_or(TlsMode::Starttls);
+    let port = r.port.unwrap_or(match tls {
+        TlsMode::Starttls => 587,
+        TlsMode::Implicit => 465,
+        TlsMode::None => 25,
+    });
+    if port == 0 {
+        return Err(err("port", "must be between 1 and 65535"));
+    }
+    if tls == TlsMode::None && !is_loopback_host(&host) {
+        return Err(err(
+            "tls",
+            "tls = \"none\" is allowed only toward a loopback host (localhost, 127.0.0.1, ::1); use \"starttls\" or \"implicit\"",
+        ));
+    }
+    let sources: Vec<(&str, PasswordSource)> = [
+        r.password_command
+            .clone()
+            .map(|c| ("password_command", PasswordSource::Command(c))),
+        r.password_env
+            .clone()
+            .map(|e| ("password_env", PasswordSource::Env(e))),
+        r.password_file
+            .as_deref()
+            .map(|f| ("password_file", PasswordSource::File(src.path_value(f)))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if sources.len() > 1 {
+        return Err(err(
+            sources[1].0,
+            "give only one of password_command, password_env and password_file",
+        ));
+    }
+    let password = sources.into_iter().next();
+    match (&r.user, &password) {
+        (None, Some((k, _))) => {
+            return Err(err(k, "a password source needs `user` too"));
+        }
+        (Some(_), None) => {
+            return Err(err(
+                "user",
+                "needs a password source: password_command, password_env or password_file",
+            ));
+        }
+        (Some(u), Some(_)) if u.is_empty() || u.contains(['\r', '\n']) => {
+            return Err(err("user", "must be one line, not empty"));
+        }
+        _ => {}
+    }
+    if r.user.is_some() && tls == TlsMode::None {
+        return Err(err(
+            "user",
+            "AUTH over an unencrypted connection is refused: use tls = \"starttls\" or \"implicit\"",
+        ));
+    }
+    if let Some((_, PasswordSource::Command(c) | PasswordSource::Env(c))) = &password
+        && c.trim().is_empty()
+    {
+        return Err(err(
+            if matches!(password, Some((_, PasswordSource::Command(_)))) {
+                "password_command"
+            } else {
+                "password_env"
+            },
+            "must not be empty",
+        ));
+    }
+    if r.timeout_secs == Some(0) {
+        return Err(err("timeout_secs", "must be at least 1"));
+    }
+    if let Some(h) = &r.hello_name
+        && (h.is_empty() || !h.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(err(
+            "hello_name",
+            "must be a domain name or an address literal, without spaces",
+        ));
+    }
+    Ok(RelayConfig::Smtp(SmtpConfig {
+        host,
+        port,
+        tls,
+        user: r.user.clone(),
+        password: password.map(|(_, p)| p),
+        ca_file: r.ca_file.as_deref().map(|p| src.path_value(p)),
+        timeout: r.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        hello_name: r.hello_name.clone(),
+    }))
+}
+
+pub(super) fn validate_domain(src: &Source, key: &str, d: &str) -> Result<String, ConfigError> {
+    Addr::from_parts("x", d)
+        .map(|a| a.domain().to_owned())
+        .map_err(|e| {
+            src.error(
+                "compose",
+                Some(key),
+                format!("`{d}` is not a valid domain: {e}"),
+            )
+        })
+}
+
+pub(super) fn merge_compose(
+    src: &Source,
+    into: &mut ComposeConfig,
+    c: &RawCompose,
+) -> Result<(), ConfigError> {
+    if let Some(d) = &c.id_domain {
+        into.id_domain = Some(validate_domain(src, "id_domain", d)?);
+    }
+    if let Some(d) = &c.domain {
+        into.domain = Some(validate_domain(src, "domain", d)?);
+    }
+    if let Some(x) = &c.x_mailer {
+        if x.chars().any(char::is_control) {
+            return Err(src.error("compose", Some("x_mailer"), "must be one line of text"));
+        }
+        into.x_mailer = Some(x.trim().to_owned());
+    }
+    if let Some(p) = c.bcc_policy {
+        into.bcc_policy = Some(p);
+    }
+    if let Some(f) = &c.from {
+        into.from = Some(Addr::parse(f).map_err(|e| {
+            src.error(
+                "compose",
+                Some("from"),
+                format!("`{f}` is not an address: {e}"),
+            )
+        })?);
+    }
+    if let Some(a) = &c.aliases {
+        into.aliases = Some(src.path_value(a));
+    }
+    Ok(())
+}

@@ -1,0 +1,427 @@
+//! Configuration: the admin's and the user's TOML files, validated and merged into the relay,
+//! account, compose and outbox settings envoi runs with. Secrets are never read here: a password
+//! is only a [`PasswordSource`], resolved by the SMTP relay when it connects.
+
+use crate::address::Addr;
+use crate::compose::{BccPolicy, Options};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What went wrong with the configuration: which file, which line, which key (exit 78).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: Option<PathBuf>,
+    /// Counts from 1.
+    pub line: Option<usize>,
+    /// Dotted key, e.g. `relay.port`.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: None,
+            line: None,
+            key: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.path {
+            write!(f, "{}", p.display())?;
+            if let Some(l) = self.line {
+                write!(f, ":{l}")?;
+            }
+            f.write_str(": ")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, "key `{k}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Which relay kind a `[relay]` or `[accounts.NAME]` section chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayKind {
+    Smtp,
+    Sendmail,
+    File,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS (port 587); the upgrade is required.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No encryption: only toward a loopback host, and never with AUTH.
+    None,
+}
+
+impl TlsMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::Starttls => "starttls",
+            TlsMode::Implicit => "implicit",
+            TlsMode::None => "none",
+        }
+    }
+}
+
+/// Where the SMTP password comes from. The value itself is only read when connecting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// A shell command whose standard output (less one trailing newline) is the password.
+    Command(String),
+    /// The name of an environment variable.
+    Env(String),
+    /// A file whose content (less one trailing newline) is the password.
+    File(PathBuf),
+}
+
+/// A validated SMTP submission relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: Option<String>,
+    pub password: Option<PasswordSource>,
+    /// Trust only these roots (PEM) instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub hello_name: Option<String>,
+}
+
+/// A validated sendmail relay: `PATH [ARGS] -i -f SENDER -- RCPT...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendmailConfig {
+    pub path: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// One relay, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayConfig {
+    Smtp(SmtpConfig),
+    Sendmail(SendmailConfig),
+    /// Writes NAME.eml + NAME.envelope.json into this directory.
+    File {
+        dir: PathBuf,
+    },
+}
+
+impl SmtpConfig {
+    /// `host:port`, with an IPv6 address in brackets.
+    pub fn server(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Names the relay for a person: `the SMTP server smtp.corp.example:587`.
+    pub fn describe(&self) -> String {
+        match self {
+            RelayConfig::Smtp(s) => format!("the SMTP server {}", s.server()),
+            RelayConfig::Sendmail(s) => format!("the sendmail relay {}", s.path.display()),
+            RelayConfig::File { dir } => format!("the file relay {}", dir.display()),
+        }
+    }
+}
+
+/// Default SMTP timeout for connecting and for each reply.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
+
+/// The `[compose]` settings (CLI flags override them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComposeConfig {
+    pub id_domain: Option<String>,
+    /// Some("") means no X-Mailer field.
+    pub x_mailer: Option<String>,
+    pub bcc_policy: Option<BccPolicy>,
+    /// Envelope sender where a draft has no From.
+    pub from: Option<Addr>,
+    /// Qualifies bare local names (`root`).
+    pub domain: Option<String>,
+    /// A file in /etc/aliases format.
+    pub aliases: Option<PathBuf>,
+}
+
+impl ComposeConfig {
+    /// The compose options these settings give, before CLI flags.
+    pub fn options(&self) -> Options {
+        let mut o = Options::default();
+        if let Some(p) = self.bcc_policy {
+            o.bcc_policy = p;
+        }
+        o.id_domain = self.id_domain.clone();
+        match self.x_mailer.as_deref() {
+            Some("") => o.x_mailer = None,
+            Some(x) => o.x_mailer = Some(x.to_owned()),
+            None => {}
+        }
+        o.default_from = self.from.clone();
+        o.local_domain = self.domain.clone();
+        o
+    }
+}
+
+/// Which file a setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Admin,
+    User,
+}
+
+/// One configuration file envoi looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFile {
+    pub origin: Origin,
+    pub path: PathBuf,
+    pub found: bool,
+}
+
+/// The effective configuration: both files merged, everything validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub files: Vec<ConfigFile>,
+    pub allow_user_relay: bool,
+    pub relay: Option<(RelayConfig, Origin)>,
+    pub accounts: BTreeMap<String, (RelayConfig, Origin)>,
+    pub compose: ComposeConfig,
+    pub outbox_dir: PathBuf,
+}
+
+// ---- the files as written ----
+
+/// The admin file: `$ENVOI_ADMIN_CONFIG`, else /etc/envoi/config.toml.
+pub fn admin_path() -> PathBuf {
+    std::env::var_os("ENVOI_ADMIN_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/etc/envoi/config.toml"), PathBuf::from)
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty() && Path::new(v).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(fallback)))
+        .unwrap_or_else(|| PathBuf::from(fallback))
+}
+
+/// The user file: `$ENVOI_CONFIG`, else `$XDG_CONFIG_HOME/envoi/config.toml`, else
+/// ~/.config/envoi/config.toml.
+pub fn user_path() -> PathBuf {
+    std::env::var_os("ENVOI_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || xdg("XDG_CONFIG_HOME", ".config").join("envoi/config.toml"),
+            PathBuf::from,
+        )
+}
+
+/// The default outbox: `$XDG_STATE_HOME/envoi/outbox`, else ~/.local/state/envoi/outbox.
+pub fn default_outbox_dir() -> PathBuf {
+    xdg("XDG_STATE_HOME", ".local/state").join("envoi/outbox")
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| ConfigError {
+            path: Some(path.to_owned()),
+            line: None,
+            key: None,
+            message: "the file is not valid UTF-8".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError {
+            path: Some(path.to_owned()),
+            line: None,
+            key: None,
+            message: format!("cannot read it: {e}"),
+        }),
+    }
+}
+
+impl Config {
+    /// Reads the admin and user files from their usual places (see [`admin_path`],
+    /// [`user_path`]). Missing files are fine.
+    pub fn load() -> Result<Config, ConfigError> {
+        Config::load_from(&admin_path(), &user_path())
+    }
+
+    /// Reads and merges two files; either may be missing.
+    pub fn load_from(admin: &Path, user: &Path) -> Result<Config, ConfigError> {
+        let a = read_optional(admin)?;
+        let u = read_optional(user)?;
+        Config::from_texts(admin, a.as_deref(), user, u.as_deref())
+    }
+
+    /// Merges the two files' texts (None: the file does not exist). The user's settings win,
+    /// except that the admin's `allow_user_relay = false` forbids a user relay or account.
+    ///
+    /// ```
+    /// use envoi::config::{Config, RelayConfig};
+    /// use std::path::Path;
+    /// let admin = "[relay]\nkind = \"sendmail\"\n";
+    /// let c = Config::from_texts(Path::new("/etc/envoi/config.toml"), Some(admin), Path::new("user.toml"), None)?;
+    /// assert!(matches!(c.relay_for(None)?, RelayConfig::Sendmail(_)));
+    /// # Ok::<(), envoi::config::ConfigError>(())
+    /// ```
+    pub fn from_texts(
+        admin: &Path,
+        admin_text: Option<&str>,
+        user: &Path,
+        user_text: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let mut cfg = Config {
+            files: vec![
+                ConfigFile {
+                    origin: Origin::Admin,
+                    path: admin.to_owned(),
+                    found: admin_text.is_some(),
+                },
+                ConfigFile {
+                    origin: Origin::User,
+                    path: user.to_owned(),
+                    found: user_text.is_some(),
+                },
+            ],
+            allow_user_relay: true,
+            relay: None,
+            accounts: BTreeMap::new(),
+            compose: ComposeConfig::default(),
+            outbox_dir: default_outbox_dir(),
+        };
+        for (origin, path, text) in [
+            (Origin::Admin, admin, admin_text),
+            (Origin::User, user, user_text),
+        ] {
+            let Some(text) = text else { continue };
+            let raw = parse_file(path, text)?;
+            cfg.apply(&Source { path, text }, origin, raw)?;
+        }
+        Ok(cfg)
+    }
+
+    fn apply(&mut self, src: &Source, origin: Origin, raw: RawFile) -> Result<(), ConfigError> {
+        if let Some(allow) = raw.allow_user_relay {
+            if origin == Origin::User {
+                return Err(src
+                    .error(
+                        "allow_user_relay",
+                        None,
+                        "only the administrator's file may set allow_user_relay",
+                    )
+                    .with_top_level_key(src, "allow_user_relay"));
+            }
+            self.allow_user_relay = allow;
+        }
+        let user_relay_forbidden = origin == Origin::User && !self.allow_user_relay;
+        if let Some(r) = &raw.relay {
+            if user_relay_forbidden {
+                return Err(src.error(
+                    "relay",
+                    None,
+                    "the administrator does not allow a user relay (allow_user_relay = false); remove this section",
+                ));
+            }
+            self.relay = Some((validate_relay(src, "relay", r)?, origin));
+        }
+        for (name, r) in &raw.accounts {
+            let table = format!("accounts.{name}");
+            if user_relay_forbidden {
+                return Err(src.error(
+                    &table,
+                    None,
+                    "the administrator does not allow user accounts (allow_user_relay = false); remove this section",
+                ));
+            }
+            self.accounts
+                .insert(name.clone(), (validate_relay(src, &table, r)?, origin));
+        }
+        if let Some(c) = &raw.compose {
+            merge_compose(src, &mut self.compose, c)?;
+        }
+        if let Some(o) = &raw.outbox
+            && let Some(d) = &o.dir
+        {
+            self.outbox_dir = src.path_value(d);
+        }
+        Ok(())
+    }
+
+    /// The relay to use: `[accounts.NAME]` for `--account NAME`, else `[relay]`.
+    pub fn relay_for(&self, account: Option<&str>) -> Result<&RelayConfig, ConfigError> {
+        match account {
+            Some(name) => self.accounts.get(name).map(|(r, _)| r).ok_or_else(|| {
+                let known: Vec<&str> = self.accounts.keys().map(String::as_str).collect();
+                ConfigError::new(if known.is_empty() {
+                    format!("there is no account `{name}`: no [accounts.NAME] section is configured")
+                } else {
+                    format!(
+                        "there is no account `{name}`; configured accounts: {}",
+                        known.join(", ")
+                    )
+                })
+            }),
+            None => self.relay.as_ref().map(|(r, _)| r).ok_or_else(|| {
+                ConfigError::new(format!(
+                    "no relay is configured: add a [relay] section to {} (or to {}); see docs/configuration.md",
+                    self.files[0].path.display(),
+                    self.files[1].path.display()
+                ))
+            }),
+        }
+    }
+}
+
+impl ConfigError {
+    /// Points a top-level key's error at its own line.
+    fn with_top_level_key(mut self, src: &Source, key: &str) -> ConfigError {
+        self.line = src
+            .text
+            .lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|i| i + 1);
+        self.key = Some(key.to_owned());
+        self
+    }
+}
+
+mod file;
+mod show;
+
+use file::*;
+
+#[cfg(test)]
+mod tests;
