@@ -1,7 +1,7 @@
 //! The SMTP envelope (RFC 5321 §3.3) and its derivation from a draft: who sends (Sender, else
 //! From; Resent-* for a resent message, RFC 5322 §3.6.6) and who receives (To, Cc, Bcc).
 
-use crate::address::{Addr, AddressError, parse_list};
+use crate::address::{Addr, AddressError, ListParser};
 use crate::draft::{Draft, Field};
 use crate::error::{Finding, Problem};
 use std::collections::HashSet;
@@ -33,7 +33,8 @@ impl Envelope {
 /// Drops repeated addresses, keeping the order of first appearance. Canonical addresses compare
 /// exactly: the domain is already lower-cased, the local part is case-sensitive (RFC 5321 §2.4).
 pub fn dedupe(addrs: impl IntoIterator<Item = Addr>) -> Vec<Addr> {
-    let mut out: Vec<Addr> = Vec::new();
+    let addrs = addrs.into_iter();
+    let mut out: Vec<Addr> = Vec::with_capacity(addrs.size_hint().0);
     // A linear scan beats hashing for the handful of recipients most messages have.
     let mut seen: Option<HashSet<Addr>> = None;
     for a in addrs {
@@ -136,7 +137,8 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
     // `written` (the mailbox as the user wrote it) is kept only for Bcc, where split-each needs it.
-    let read = |f: &Field, findings: &mut Vec<Finding>, written: bool| -> Vec<(Addr, String)> {
+    let mut parser = ListParser::default();
+    let mut read = |f: &Field, findings: &mut Vec<Finding>, written: bool| -> Vec<(Addr, String)> {
         let name = f.name();
         let bad = |error| Finding {
             line: f.line,
@@ -147,7 +149,7 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
         };
         let parsed = std::str::from_utf8(f.value())
             .map_err(|_| AddressError::NotUtf8)
-            .and_then(|value| Ok((value, parse_list(value)?)));
+            .and_then(|value| Ok((value, parser.parse(value)?)));
         let (value, list) = match parsed {
             Ok(v) => v,
             Err(e) => {

@@ -16,7 +16,16 @@ pub struct UuidIds;
 impl IdSource for UuidIds {
     fn message_id(&self, now: &Now, _draft: &[u8], domain: &str, _field: &str) -> String {
         let ts = uuid::Timestamp::from_unix(uuid::NoContext, now.unix.max(0) as u64, now.nanos);
-        format!("<{}@{domain}>", uuid::Uuid::new_v7(ts).simple())
+        // Hex-encoded into a stack buffer: the formatting machinery costs more than the UUID.
+        let mut hex = [0u8; uuid::fmt::Simple::LENGTH];
+        let hex = uuid::Uuid::new_v7(ts).simple().encode_lower(&mut hex);
+        let mut id = String::with_capacity(hex.len() + domain.len() + 3);
+        id.push('<');
+        id.push_str(hex);
+        id.push('@');
+        id.push_str(domain);
+        id.push('>');
+        id
     }
 }
 
