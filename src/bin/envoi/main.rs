@@ -12,9 +12,9 @@ use clap::Parser;
 use exit::Failure;
 use std::process::ExitCode;
 
-// Composing a batch is allocation-heavy (many small strings per message); mimalloc takes about
-// a fifth off the CPU time of `compose --out-dir` compared with glibc's malloc. The library
-// leaves the choice of allocator to its users.
+// Composing a batch is allocation-heavy (many small strings per message): with mimalloc,
+// `compose --out-dir` of 10,000 drafts runs about 13% fewer instructions than with glibc's
+// malloc (callgrind). The library leaves the choice of allocator to its users.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
