@@ -18,23 +18,12 @@ set -euo pipefail
 
 n=${1:-10000}
 rounds=${2:-5}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "compose_compare.sh: needs GNU time at /usr/bin/time (Debian package: time)" >&2
-    exit 1
-fi
-# The real interpreter: a version manager's shim would add its start-up to every run.
-if [[ -x /usr/bin/python3 ]]; then
-    py=/usr/bin/python3
-else
-    py=$(python3 -c 'import sys; print(sys.executable)')
-fi
-
-cargo build --release --quiet
-bin=$(cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
+need_gnu_time
+find_python
+build_envoi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -6,17 +6,11 @@
 set -euo pipefail
 
 size_mb=${1:-50}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "memory.sh: needs GNU time at /usr/bin/time (Debian package: time)" >&2
-    exit 1
-fi
-
-cargo build --release --quiet
-bin=$(cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
+need_gnu_time
+build_envoi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

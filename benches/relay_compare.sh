@@ -14,8 +14,8 @@ shopt -s inherit_errexit
 n=${1:-1000}
 rounds=${2:-3}
 host=127.0.0.1
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 
 sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
 for tool in "$sink" msmtp; do
@@ -24,15 +24,8 @@ for tool in "$sink" msmtp; do
         exit 1
     fi
 done
-if [[ -x /usr/bin/python3 ]]; then
-    py=/usr/bin/python3
-else
-    py=$(python3 -c 'import sys; print(sys.executable)')
-fi
-
-cargo build --release --quiet
-bin=$(cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
+find_python
+build_envoi
 if ! "$bin" send --help >/dev/null 2>&1; then
     echo "relay_compare.sh: this envoi has no \`send\` command yet" >&2
     exit 1

@@ -15,8 +15,7 @@ fn sandbox_for(server: &Smtpd, tls: Tls, auth: bool, extra_relay: &str) -> Sandb
     let mut sb = Sandbox::new();
     let mut relay = sb.smtp_relay(server.port, tls);
     if auth {
-        sb.env("ENVOI_TEST_PW", PASSWORD);
-        relay += &format!("user = \"{USER}\"\npassword_env = \"ENVOI_TEST_PW\"\n");
+        relay += &sb.password_env(USER, PASSWORD);
     }
     if extra_relay.contains("timeout_secs") {
         relay = relay.replace("timeout_secs = 10\n", "");
@@ -24,6 +23,13 @@ fn sandbox_for(server: &Smtpd, tls: Tls, auth: bool, extra_relay: &str) -> Sandb
     relay += extra_relay;
     sb.relay(&relay, "");
     sb
+}
+
+/// `builder`'s server with STARTTLS and AUTH as alice, and a sandbox whose relay logs in there.
+fn starttls_auth(builder: SmtpdBuilder) -> (Smtpd, Sandbox) {
+    let server = builder.tls(Tls::Starttls).auth(USER, PASSWORD).start();
+    let sb = sandbox_for(&server, Tls::Starttls, true, "");
+    (server, sb)
 }
 
 /// `envoi send` on `draft()`, asserting the draft file is unchanged afterwards.
@@ -67,12 +73,7 @@ fn assert_saved(sb: &Sandbox, run: &Run, subject: &str) {
 
 #[test]
 fn refused_recipient_exits_69_naming_it() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .refuse("carol@y.example")
-        .start();
-    let sb = sandbox_for(&server, Tls::Starttls, true, "");
+    let (server, sb) = starttls_auth(Smtpd::builder().refuse("carol@y.example"));
     let run = send_one(&sb, "refused");
     run.assert_code(69);
     assert!(
@@ -114,12 +115,7 @@ pub fn assert_kept_as_read(sb: &Sandbox, run: &Run, input: &[u8]) -> std::path::
 
 #[test]
 fn refused_recipient_in_sendmail_mode_exits_69_and_keeps_the_message() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .refuse("carol@y.example")
-        .start();
-    let sb = sandbox_for(&server, Tls::Starttls, true, "");
+    let (server, sb) = starttls_auth(Smtpd::builder().refuse("carol@y.example"));
     let input = draft("refused in sendmail mode");
     let run = sendmail_one(&sb, "refused in sendmail mode");
     run.assert_code(69);
@@ -177,12 +173,7 @@ fn reply_421_in_sendmail_mode_saves_the_message() {
 
 #[test]
 fn connection_dropped_during_data_exits_75_and_saves() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .fault("drop-data", 0)
-        .start();
-    let sb = sandbox_for(&server, Tls::Starttls, true, "");
+    let (server, sb) = starttls_auth(Smtpd::builder().fault("drop-data", 0));
     let run = sendmail_one(&sb, "dropped");
     run.assert_code(75);
     assert_saved(&sb, &run, "dropped");
@@ -220,7 +211,7 @@ fn untrusted_certificate_exits_75_saying_tls() {
     for tls in [Tls::Starttls, Tls::Implicit] {
         let server = Smtpd::builder().tls(tls).auth(USER, PASSWORD).start();
         let mut sb = Sandbox::new();
-        sb.env("ENVOI_TEST_PW", PASSWORD);
+        let login = sb.password_env(USER, PASSWORD);
         // No ca_file: the self-signed certificate is not among the system's roots.
         let relay: String = sb
             .smtp_relay(server.port, tls)
@@ -228,10 +219,7 @@ fn untrusted_certificate_exits_75_saying_tls() {
             .filter(|l| !l.starts_with("ca_file"))
             .map(|l| format!("{l}\n"))
             .collect();
-        sb.relay(
-            &format!("{relay}user = \"{USER}\"\npassword_env = \"ENVOI_TEST_PW\"\n"),
-            "",
-        );
+        sb.relay(&format!("{relay}{login}"), "");
         let run = send_one(&sb, "untrusted");
         run.assert_code(75);
         assert!(
@@ -272,9 +260,10 @@ fn connection_refused_exits_75_and_saves() {
     run.assert_code(75);
 }
 
-/// A fake sendmail binary that reads the message and exits with `code`. This is fault injection:
-/// no real sendmail answers a well-formed message this way on demand.
-fn fake_sendmail(sb: &Sandbox, code: i32, say: &str) -> std::path::PathBuf {
+/// A fake sendmail binary that reads the message, says `say` on stderr and exits with `code`,
+/// made `sb`'s relay. This is fault injection: no real sendmail answers a well-formed message this
+/// way on demand.
+fn fake_sendmail_relay(sb: &Sandbox, code: i32, say: &str) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let p = sb.path(&format!("fake-sendmail-{code}"));
     std::fs::write(
@@ -283,23 +272,30 @@ fn fake_sendmail(sb: &Sandbox, code: i32, say: &str) -> std::path::PathBuf {
     )
     .unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.relay(
+        &format!("kind = \"sendmail\"\npath = {}\n", toml_path(&p)),
+        "",
+    );
     p
+}
+
+/// `send_one` through a fake sendmail relay that exits `code`: envoi exits `code` too, and passes
+/// on the child's stderr (`said`).
+#[track_caller]
+fn send_to_failing_child(sb: &Sandbox, subject: &str, code: i32, said: &str) {
+    let run = send_one(sb, subject);
+    run.assert_code(code);
+    assert!(
+        run.stderr.contains(said),
+        "keeps the child's stderr: {run:#?}"
+    );
 }
 
 #[test]
 fn sendmail_child_exiting_75_is_temporary() {
     let sb = Sandbox::new();
-    let fake = fake_sendmail(&sb, 75, "fake-sendmail: queue directory full, try later");
-    sb.relay(
-        &format!("kind = \"sendmail\"\npath = {}\n", toml_path(&fake)),
-        "",
-    );
-    let run = send_one(&sb, "child 75");
-    run.assert_code(75);
-    assert!(
-        run.stderr.contains("queue directory full"),
-        "keeps the child's stderr: {run:#?}"
-    );
+    let fake = fake_sendmail_relay(&sb, 75, "fake-sendmail: queue directory full, try later");
+    send_to_failing_child(&sb, "child 75", 75, "queue directory full");
     // The child got the composed message.
     let fed = std::fs::read_to_string(fake.with_extension("stdin")).unwrap();
     assert!(
@@ -315,17 +311,8 @@ fn sendmail_child_exiting_75_is_temporary() {
 #[test]
 fn sendmail_child_exiting_69_is_permanent() {
     let sb = Sandbox::new();
-    let fake = fake_sendmail(&sb, 69, "fake-sendmail: no such user here");
-    sb.relay(
-        &format!("kind = \"sendmail\"\npath = {}\n", toml_path(&fake)),
-        "",
-    );
-    let run = send_one(&sb, "child 69");
-    run.assert_code(69);
-    assert!(
-        run.stderr.contains("no such user here"),
-        "keeps the child's stderr: {run:#?}"
-    );
+    let fake = fake_sendmail_relay(&sb, 69, "fake-sendmail: no such user here");
+    send_to_failing_child(&sb, "child 69", 69, "no such user here");
     let args = std::fs::read_to_string(fake.with_extension("args")).unwrap();
     assert!(
         args.contains("-f alice@x.example") && args.contains("bob@y.example"),
@@ -349,11 +336,7 @@ fn unwritable_outbox_falls_back_to_dead_letter() {
     let sb = Sandbox::new();
     std::fs::remove_dir(sb.outbox()).unwrap();
     std::fs::write(sb.outbox(), "not a directory\n").unwrap();
-    let fake = fake_sendmail(&sb, 75, "fake-sendmail: try later");
-    sb.relay(
-        &format!("kind = \"sendmail\"\npath = {}\n", toml_path(&fake)),
-        "",
-    );
+    fake_sendmail_relay(&sb, 75, "fake-sendmail: try later");
     let input = draft("no outbox");
     let run = sendmail_one(&sb, "no outbox");
     run.assert_code(75);

@@ -506,6 +506,14 @@ impl Postfix {
     }
 }
 
+/// The strings of `v`, sorted: Postfix may reorder the recipients of one message, and a set of
+/// recipients has no order anyway.
+pub fn sorted(v: &[impl AsRef<str>]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_string()).collect();
+    v.sort();
+    v
+}
+
 /// A string unique to this test process and call, for recipients and subjects.
 pub fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -642,6 +650,20 @@ impl Sandbox {
         s
     }
 
+    /// A sandbox whose relay is aiosmtpd `server`: plain SMTP, no AUTH.
+    pub fn for_smtpd(server: &Smtpd) -> Sandbox {
+        let sb = Sandbox::new();
+        sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+        sb
+    }
+
+    /// Puts `password` in $ENVOI_TEST_PW and returns the `[relay]` lines that log in as `user`
+    /// with it.
+    pub fn password_env(&mut self, user: &str, password: &str) -> String {
+        self.env("ENVOI_TEST_PW", password);
+        format!("user = \"{user}\"\npassword_env = \"ENVOI_TEST_PW\"\n")
+    }
+
     pub fn env(&mut self, k: &str, v: &str) -> &mut Self {
         self.extra_env.push((k.into(), v.into()));
         self
@@ -670,6 +692,14 @@ impl Sandbox {
         let mut c = self.command(ENVOI);
         c.args(args);
         run(c, stdin)
+    }
+
+    /// `envoi sendmail` as Debian's cron runs sendmail (`-FCronDaemon -i -B8BITMIME -oem RCPT...`),
+    /// with `msg` on stdin.
+    pub fn cron_sendmail(&self, rcpts: &[&str], msg: &str) -> Run {
+        let mut args = vec!["sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem"];
+        args.extend(rcpts);
+        self.envoi(&args, Some(msg.as_bytes()))
     }
 
     /// Writes a draft file and returns its path.

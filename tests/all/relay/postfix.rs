@@ -8,13 +8,6 @@ use std::time::Duration;
 
 const ARRIVAL: Duration = Duration::from_secs(30);
 
-/// Postfix may reorder the recipients of one message.
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
-}
-
 /// `[relay]` for Postfix's own sendmail, pointed at the test instance.
 fn postfix_sendmail(pf: &Postfix) -> String {
     format!(
@@ -64,17 +57,7 @@ fn cron_style_sendmail_through_postfix() {
         &format!("[compose]\ndomain = {}\n", toml_str(&domain)),
     );
     let msg = "From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@vm> run-parts /etc/cron.daily\n\nsome output\n";
-    let run = sb.envoi(
-        &[
-            "sendmail",
-            "-FCronDaemon",
-            "-i",
-            "-B8BITMIME",
-            "-oem",
-            "root",
-        ],
-        Some(msg.as_bytes()),
-    );
+    let run = sb.cron_sendmail(&["root"], msg);
     run.assert_ok();
     let rcpt = format!("root@{domain}");
     let m = pf.relayhost.wait_for_rcpt(&rcpt, ARRIVAL);

@@ -5,17 +5,10 @@ use super::harness::*;
 use super::{DRAFT_BODY, DRAFT_RCPTS, draft};
 use std::path::Path;
 
-fn sorted(v: &[impl AsRef<str>]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_string()).collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn recipients_from_argv_only() {
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let run = sb.envoi(
         &[
             "sendmail",
@@ -47,8 +40,7 @@ fn recipients_from_argv_only() {
 #[test]
 fn dash_t_takes_headers_plus_argv() {
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     // bob is both in To and on argv (domain in another case): one RCPT TO.
     let run = sb.envoi(
         &[
@@ -76,8 +68,7 @@ fn dash_t_takes_headers_plus_argv() {
 #[test]
 fn invoked_as_sendmail() {
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let bin = sb.path("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(ENVOI, bin.join("sendmail")).unwrap();
@@ -153,8 +144,7 @@ fn git_send_email_through_envoi_sendmail() {
         "/usr/bin/git is missing (scripts/test installs git-email)"
     );
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let repo = sb.path("repo");
     let g = |args: &[&str]| {
         let mut c = sb.command(git);
@@ -245,18 +235,7 @@ fn local_names_through_aliases_and_domain() {
         ),
     );
     let msg = "From: root (Cron Daemon)\nTo: root\nSubject: cron\n\nout\n";
-    let run = sb.envoi(
-        &[
-            "sendmail",
-            "-FCronDaemon",
-            "-i",
-            "-B8BITMIME",
-            "-oem",
-            "root",
-            "www-data",
-        ],
-        Some(msg.as_bytes()),
-    );
+    let run = sb.cron_sendmail(&["root", "www-data"], msg);
     run.assert_ok();
     let msgs = server.messages();
     assert_eq!(msgs.len(), 1, "{run:#?}");
@@ -321,8 +300,7 @@ fn broken_config_exits_78_and_keeps_the_message_in_dead_letter() {
 #[test]
 fn malformed_draft_exits_65_and_keeps_the_bytes() {
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let mut input =
         b"From: alice@x.example\r\nTo: bob@y.example\r\nThis line is not a header\r\nSubject: caf"
             .to_vec();

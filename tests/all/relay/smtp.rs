@@ -8,32 +8,29 @@ use super::{DRAFT_BODY, DRAFT_RCPTS, draft};
 const USER: &str = "alice";
 const PASSWORD: &str = "Pw-5ecret-7f2c";
 
+/// aiosmtpd with TLS `tls`, wanting AUTH as USER with PASSWORD, made `sb`'s relay; `login` is
+/// the `user` and `password_*` lines of its `[relay]`.
+fn auth_smtpd(sb: &Sandbox, tls: Tls, login: &str) -> Smtpd {
+    let server = Smtpd::builder().tls(tls).auth(USER, PASSWORD).start();
+    sb.relay(&format!("{}{login}", sb.smtp_relay(server.port, tls)), "");
+    server
+}
+
+#[track_caller]
+fn assert_no_password(text: &str, what: &str) {
+    assert!(!text.contains(PASSWORD), "{what}: {text}");
+}
+
 /// `envoi config` and every stderr of the sandbox must not show the password.
 #[track_caller]
 fn assert_secret_hidden(sb: &Sandbox, runs: &[&Run]) {
     let shown = sb.envoi(&["config"], None);
     shown.assert_ok();
-    assert!(
-        !shown.stdout.contains(PASSWORD),
-        "envoi config shows the password: {}",
-        shown.stdout
-    );
-    assert!(
-        !shown.stderr.contains(PASSWORD),
-        "envoi config: {}",
-        shown.stderr
-    );
+    assert_no_password(&shown.stdout, "envoi config shows the password");
+    assert_no_password(&shown.stderr, "envoi config");
     for r in runs {
-        assert!(
-            !r.stderr.contains(PASSWORD),
-            "password on stderr: {}",
-            r.stderr
-        );
-        assert!(
-            !r.stdout.contains(PASSWORD),
-            "password on stdout: {}",
-            r.stdout
-        );
+        assert_no_password(&r.stderr, "password on stderr");
+        assert_no_password(&r.stdout, "password on stdout");
     }
 }
 
@@ -55,19 +52,9 @@ fn assert_draft_arrived(m: &Received, run: &Run) {
 
 #[test]
 fn starttls_with_auth_password_env() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .start();
     let mut sb = Sandbox::new();
-    sb.env("ENVOI_TEST_PW", PASSWORD);
-    sb.relay(
-        &format!(
-            "{}user = \"{USER}\"\npassword_env = \"ENVOI_TEST_PW\"\n",
-            sb.smtp_relay(server.port, Tls::Starttls)
-        ),
-        "",
-    );
+    let login = sb.password_env(USER, PASSWORD);
+    let server = auth_smtpd(&sb, Tls::Starttls, &login);
     let text = draft("starttls");
     let d = sb.draft("d.eml", &text);
     let run = sb.envoi(&["send", d.to_str().unwrap()], None);
@@ -90,22 +77,12 @@ fn starttls_with_auth_password_env() {
 
 #[test]
 fn implicit_tls_password_file_many_drafts_one_connection() {
-    let server = Smtpd::builder()
-        .tls(Tls::Implicit)
-        .auth(USER, PASSWORD)
-        .start();
     let sb = Sandbox::new();
     let pw = sb.path("password");
     // A trailing newline, as editors and `pass` leave it: not part of the password.
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
-    sb.relay(
-        &format!(
-            "{}user = \"{USER}\"\npassword_file = {}\n",
-            sb.smtp_relay(server.port, Tls::Implicit),
-            toml_path(&pw)
-        ),
-        "",
-    );
+    let login = format!("user = \"{USER}\"\npassword_file = {}\n", toml_path(&pw));
+    let server = auth_smtpd(&sb, Tls::Implicit, &login);
     let drafts: Vec<_> = (0..3)
         .map(|i| sb.draft(&format!("d{i}.eml"), &draft(&format!("implicit {i}"))))
         .collect();
@@ -140,22 +117,15 @@ fn implicit_tls_password_file_many_drafts_one_connection() {
 
 #[test]
 fn starttls_password_command() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .start();
     let sb = Sandbox::new();
     // A password manager stand-in: prints the secret and a newline, like `pass show`.
     let store = sb.path("store");
     std::fs::write(&store, format!("{PASSWORD}\n")).unwrap();
-    sb.relay(
-        &format!(
-            "{}user = \"{USER}\"\npassword_command = {}\n",
-            sb.smtp_relay(server.port, Tls::Starttls),
-            toml_str(format!("cat {}", store.display()))
-        ),
-        "",
+    let login = format!(
+        "user = \"{USER}\"\npassword_command = {}\n",
+        toml_str(format!("cat {}", store.display()))
     );
+    let server = auth_smtpd(&sb, Tls::Starttls, &login);
     let d = sb.draft("d.eml", &draft("password command"));
     let run = sb.envoi(&["send", d.to_str().unwrap()], None);
     run.assert_ok();
@@ -169,8 +139,7 @@ fn starttls_password_command() {
 #[test]
 fn smtputf8_envelope() {
     let server = Smtpd::builder().smtputf8().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let d = sb.draft(
         "d.eml",
         "From: Jörg <jörg@x.example>\nTo: zoë@y.example, plain@y.example\nSubject: =?UTF-8?Q?gr=C3=BC=C3=9Fe?=\n\nGrüße, Jörg\n",
@@ -197,8 +166,7 @@ fn smtputf8_envelope() {
 #[test]
 fn smtputf8_needed_but_not_offered_is_a_clear_error() {
     let server = Smtpd::builder().start();
-    let sb = Sandbox::new();
-    sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
+    let sb = Sandbox::for_smtpd(&server);
     let text = "From: jörg@x.example\nTo: bob@y.example\nSubject: x\n\nx\n";
     let d = sb.draft("d.eml", text);
     let run = sb.envoi(&["send", d.to_str().unwrap()], None);
@@ -248,19 +216,9 @@ fn account_from_the_user_file() {
 
 #[test]
 fn dry_run_sends_nothing() {
-    let server = Smtpd::builder()
-        .tls(Tls::Starttls)
-        .auth(USER, PASSWORD)
-        .start();
     let mut sb = Sandbox::new();
-    sb.env("ENVOI_TEST_PW", PASSWORD);
-    sb.relay(
-        &format!(
-            "{}user = \"{USER}\"\npassword_env = \"ENVOI_TEST_PW\"\n",
-            sb.smtp_relay(server.port, Tls::Starttls)
-        ),
-        "",
-    );
+    let login = sb.password_env(USER, PASSWORD);
+    let server = auth_smtpd(&sb, Tls::Starttls, &login);
     let d = sb.draft("d.eml", &draft("dry run"));
     let run = sb.envoi(&["send", "--dry-run", d.to_str().unwrap()], None);
     run.assert_ok();

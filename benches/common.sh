@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# What the benchmark scripts share, sourced by them: sets `root` (the repository, which also
+# becomes the working directory) and offers the steps below, each setting the variable it names.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+need_gnu_time() {
+    if [[ ! -x /usr/bin/time ]]; then
+        echo "${0##*/}: needs GNU time at /usr/bin/time (Debian package: time)" >&2
+        exit 1
+    fi
+}
+
+# py: the real interpreter (a version manager's shim would add its start-up to every run).
+find_python() {
+    if [[ -x /usr/bin/python3 ]]; then
+        py=/usr/bin/python3
+    else
+        py=$(python3 -c 'import sys; print(sys.executable)')
+    fi
+}
+
+# bin: envoi, built for release.
+build_envoi() {
+    cargo build --release --quiet
+    bin=$(cargo metadata --format-version 1 --no-deps |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
+}
