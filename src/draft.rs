@@ -15,6 +15,8 @@ pub struct Field<'a> {
     /// From the first byte of the name to the end of the last line, its line ending included.
     pub raw: &'a [u8],
     name: &'a str,
+    /// Has continuation lines (RFC 5322 §2.2.3 folding).
+    folded: bool,
     colon: usize,
     /// Line number (from 1) of the field's first line.
     pub line: usize,
@@ -29,6 +31,17 @@ impl<'a> Field<'a> {
     pub fn is(&self, name: &str) -> bool {
         self.name().eq_ignore_ascii_case(name)
     }
+    /// Appends the field with CRLF line endings (a last line without one gets one).
+    pub fn push_crlf(&self, out: &mut Vec<u8>) {
+        if self.folded {
+            push_crlf(out, self.raw);
+        } else {
+            // One line: no need to look for line ends inside it.
+            out.extend_from_slice(trim_eol(self.raw));
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
     /// Everything after the colon, folding included, without the final line ending.
     pub fn value(&self) -> &'a [u8] {
         let v = &self.raw[self.colon + 1..];
@@ -93,6 +106,7 @@ impl<'a> Draft<'a> {
                 };
                 let start = last.raw.as_ptr() as usize - source.as_ptr() as usize;
                 last.raw = &source[start..end];
+                last.folded = true;
             } else {
                 let Some((name_len, colon)) = field_name(text) else {
                     return Err(Finding {
@@ -107,6 +121,7 @@ impl<'a> Draft<'a> {
                 fields.push(Field {
                     raw: &source[pos..end],
                     name,
+                    folded: false,
                     colon,
                     line,
                 });

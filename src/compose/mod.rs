@@ -9,7 +9,7 @@ pub use options::{BccPolicy, Options, default_x_mailer};
 
 use crate::address::Addr;
 use crate::clock::{Clock, SystemClock};
-use crate::draft::{Body, Draft, push_crlf};
+use crate::draft::{Body, Draft};
 use crate::envelope::{Analysis, Envelope, Recipient, analyse};
 use crate::error::{ComposeError, Finding, Problem};
 use std::borrow::Cow;
@@ -282,7 +282,7 @@ impl Plan<'_, '_> {
                 out.extend_from_slice(&self.resent_added);
             }
             if !(f.is("Bcc") || f.is("Resent-Bcc")) {
-                push_crlf(&mut out, f.raw);
+                f.push_crlf(&mut out);
                 continue;
             }
             // Only the Bcc field that decided the envelope is ever shown; older ones never are.
@@ -298,7 +298,7 @@ impl Plan<'_, '_> {
             }
             match show {
                 ShowBcc::None => {}
-                ShowBcc::All => push_crlf(&mut out, f.raw),
+                ShowBcc::All => f.push_crlf(&mut out),
                 ShowBcc::Blank if !shown => push_field(&mut out, policy_field, ""),
                 ShowBcc::Only(text) if !shown => push_field(&mut out, policy_field, text),
                 ShowBcc::Blank | ShowBcc::Only(_) => {}
