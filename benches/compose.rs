@@ -78,14 +78,14 @@ fn typical(c: &mut Criterion) {
         composer
             .compose(&draft)
             .expect("the typical draft composes");
-        // Compose, then write the exact bytes (CRLF conversion included, since the body is
-        // converted as it is written) into a reused buffer, as the CLI does per file.
+        // Compose, then append the exact bytes (CRLF conversion included, since the body is
+        // converted as it is written) to a reused buffer, as the CLI does per file.
         let mut out = Vec::with_capacity(2 * draft.len());
         g.bench_function(BenchmarkId::new(name, draft.len()), |b| {
             b.iter(|| {
                 let composed = composer.compose(black_box(&draft)).expect("composes");
                 out.clear();
-                composed.write_message(0, &mut out).expect("writes");
+                composed.push_message(0, &mut out);
                 black_box(out.len())
             })
         });

@@ -146,21 +146,47 @@ pub fn parse_list(value: &str) -> Result<Vec<Mailbox<'_>>, AddressError> {
 }
 
 /// Parses many address lists with one reusable token buffer: composing reads several address
-/// fields per message, thousands of messages per batch.
-#[derive(Debug, Default)]
+/// fields per message, thousands of messages per batch. The buffer is kept per thread between
+/// parsers, so a batch allocates it once.
+#[derive(Debug)]
 pub struct ListParser {
     toks: Vec<Token>,
 }
 
+thread_local! {
+    static TOKENS: std::cell::Cell<Vec<Token>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Default for ListParser {
+    fn default() -> ListParser {
+        ListParser::new()
+    }
+}
+
+impl Drop for ListParser {
+    fn drop(&mut self) {
+        let toks = std::mem::take(&mut self.toks);
+        // Fails only while the thread is exiting; the buffer is then simply freed.
+        let _ = TOKENS.try_with(|t| t.set(toks));
+    }
+}
+
 impl ListParser {
+    pub fn new() -> ListParser {
+        ListParser {
+            toks: TOKENS.try_with(|t| t.take()).unwrap_or_default(),
+        }
+    }
+
     /// Same as [`parse_list`].
     pub fn parse<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
-        tokenize(value, &mut self.toks)?;
+        let ats = tokenize(value, &mut self.toks)?;
         let mut p = Parser {
             src: value,
             toks: &self.toks,
             i: 0,
-            out: Vec::new(),
+            // Nearly every mailbox has one `@`: sized once, no regrowth.
+            out: Vec::with_capacity(ats.max(1)),
         };
         p.list(false)?;
         Ok(p.out)
@@ -210,8 +236,10 @@ fn is_atext(b: u8) -> bool {
     ATEXT[b as usize]
 }
 
-fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<(), AddressError> {
+/// Splits `s` into tokens (comments and white space dropped); returns how many `@` it holds.
+fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<usize, AddressError> {
     let b = s.as_bytes();
+    let mut ats = 0;
     toks.clear();
     // Roughly one token per three bytes in typical address fields: no regrowth while tokenizing.
     toks.reserve(s.len() / 3 + 4);
@@ -242,6 +270,7 @@ fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<(), AddressError> {
                 Tok::Atom
             }
             b'<' | b'>' | b':' | b';' | b'@' | b',' | b'.' => {
+                ats += usize::from(c == b'@');
                 i += 1;
                 Tok::Special(c)
             }
@@ -263,7 +292,7 @@ fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<(), AddressError> {
             range: start..i,
         });
     }
-    Ok(())
+    Ok(ats)
 }
 
 /// The field value as context for an error: unfolded, trimmed, control characters escaped.
@@ -404,11 +433,10 @@ impl<'s> Parser<'s, '_> {
                 self.angle(start)
             }
             Some(Tok::Special(b':')) if j > start && !in_group => {
-                let name = self.text(start, j);
                 self.i = j + 1;
                 self.list(true)?;
                 if self.peek() != Some(&Tok::Special(b';')) {
-                    return Err(AddressError::UnclosedGroup(name));
+                    return Err(AddressError::UnclosedGroup(self.text(start, j)));
                 }
                 self.i += 1;
                 Ok(())
@@ -712,6 +740,26 @@ fn normalise_domain(domain: &str, ascii_form: bool, out: &mut String) -> Result<
     Ok(())
 }
 
+/// Byte classes of a domain name, as a table: this runs for every byte of every domain.
+const LDH_BAD: u8 = 0;
+const LDH_ALNUM: u8 = 1;
+const LDH_HYPHEN: u8 = 2;
+const LDH_DOT: u8 = 3;
+const LDH: [u8; 256] = {
+    let mut t = [LDH_BAD; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() {
+            t[i] = LDH_ALNUM;
+        }
+        i += 1;
+    }
+    t[b'-' as usize] = LDH_HYPHEN;
+    t[b'.' as usize] = LDH_DOT;
+    t
+};
+
 /// Checks LDH syntax and lengths; Ok(true) when some label is an A-label (`xn--`).
 fn check_ldh(d: &str) -> Result<bool, &'static str> {
     const EMPTY_OR_LONG: &str = "a domain label is empty or longer than 63 octets";
@@ -719,29 +767,29 @@ fn check_ldh(d: &str) -> Result<bool, &'static str> {
     if d.len() > 253 {
         return Err("the domain is longer than 253 octets");
     }
-    // One pass over the bytes: this runs for every address of every message.
     let b = d.as_bytes();
+    let label = |start: usize, end: usize| -> Result<bool, &'static str> {
+        let l = &b[start..end];
+        match l {
+            [] => Err(EMPTY_OR_LONG),
+            _ if l.len() > 63 => Err(EMPTY_OR_LONG),
+            [b'-', ..] | [.., b'-'] => Err(BAD_CHAR),
+            _ => Ok(l.len() > 4 && l[..4].eq_ignore_ascii_case(b"xn--")),
+        }
+    };
     let mut a_label = false;
     let mut start = 0;
-    for i in 0..=b.len() {
-        let c = b.get(i).copied().unwrap_or(b'.');
-        if c != b'.' {
-            if !(c.is_ascii_alphanumeric() || c == b'-') {
-                return Err(BAD_CHAR);
+    for (i, &c) in b.iter().enumerate() {
+        match LDH[c as usize] {
+            LDH_ALNUM | LDH_HYPHEN => {}
+            LDH_DOT => {
+                a_label |= label(start, i)?;
+                start = i + 1;
             }
-            continue;
+            _ => return Err(BAD_CHAR),
         }
-        let label = &b[start..i];
-        if label.is_empty() || label.len() > 63 {
-            return Err(EMPTY_OR_LONG);
-        }
-        if label[0] == b'-' || label[label.len() - 1] == b'-' {
-            return Err(BAD_CHAR);
-        }
-        a_label |= label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--");
-        start = i + 1;
     }
-    Ok(a_label)
+    Ok(a_label | label(start, b.len())?)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The one place that reads the system time. Everything else takes an injected [`Clock`], so
 //! golden tests are exact and `SOURCE_DATE_EPOCH` makes output reproducible.
 
-use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
+use chrono::{DateTime, Local};
 
 /// A moment, with the UTC offset that a Date field should show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,20 +12,72 @@ pub struct Now {
     pub offset: i32,
 }
 
+/// The range of moments a Date field can show: years 0000 to 9999 (RFC 5322 §3.3 has four
+/// digits; chrono agrees). `source_date_epoch` rejects anything outside it.
+pub const UNIX_RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+
 impl Now {
-    /// The moment in RFC 5322 §3.3 form, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`.
+    /// The moment in RFC 5322 §3.3 form, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`: the same text
+    /// as chrono's `to_rfc2822`, written by hand because it runs once per message and chrono's
+    /// formatter cost more than the rest of the header edits. A moment outside [`UNIX_RANGE`]
+    /// is clamped to it.
     pub fn rfc5322(&self) -> String {
-        let tz = FixedOffset::east_opt(self.offset)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("0 is valid"));
-        match tz.timestamp_opt(self.unix, self.nanos).single() {
-            Some(t) => t.to_rfc2822(),
-            None => Utc
-                .timestamp_opt(0, 0)
-                .single()
-                .map(|t| t.to_rfc2822())
-                .unwrap_or_default(),
-        }
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        // A real zone is within ±24 h; anything else is shown as UTC, as chrono would refuse it.
+        let offset = if self.offset.abs() < 86_400 {
+            self.offset
+        } else {
+            0
+        };
+        let local = (self.unix.clamp(*UNIX_RANGE.start(), *UNIX_RANGE.end()) + i64::from(offset))
+            .clamp(*UNIX_RANGE.start(), *UNIX_RANGE.end());
+        let days = local.div_euclid(86_400);
+        let secs = local.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        // Filled in place: one allocation, no per-character pushes.
+        let mut t = *b"Thu, 01 Jan 1970 00:00:00 +0000";
+        t[..3].copy_from_slice(DAYS[days.rem_euclid(7) as usize].as_bytes());
+        put_2(&mut t[5..7], day);
+        t[8..11].copy_from_slice(MONTHS[month as usize - 1].as_bytes());
+        put_2(&mut t[12..14], (year / 100) as u32);
+        put_2(&mut t[14..16], (year % 100) as u32);
+        put_2(&mut t[17..19], (secs / 3600) as u32);
+        put_2(&mut t[20..22], (secs / 60 % 60) as u32);
+        put_2(&mut t[23..25], (secs % 60) as u32);
+        t[26] = if offset < 0 { b'-' } else { b'+' };
+        let off = offset.unsigned_abs() / 60;
+        put_2(&mut t[27..29], off / 60);
+        put_2(&mut t[29..31], off % 60);
+        // RFC 5322 §3.3: the day is 1*2DIGIT; chrono writes it without a leading zero.
+        let text = std::str::from_utf8(&t).expect("the template and digits are ASCII");
+        let mut out = String::with_capacity(text.len());
+        out.push_str(if day < 10 { &text[..5] } else { &text[..6] });
+        out.push_str(&text[6..]);
+        out
     }
+}
+
+/// Two ASCII digits of `n` (0–99) into `out`.
+fn put_2(out: &mut [u8], n: u32) {
+    out[0] = b'0' + (n / 10 % 10) as u8;
+    out[1] = b'0' + (n % 10) as u8;
+}
+
+/// Year, month (1–12) and day (1–31) of a day count since 1970-01-01, proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Where compose gets the time from.
@@ -72,9 +124,15 @@ impl Clock for FixedClock {
 /// Reads `SOURCE_DATE_EPOCH` (reproducible-builds.org): None when unset or empty.
 pub fn source_date_epoch() -> Result<Option<i64>, String> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse::<i64>().map(Some).map_err(|_| {
-            format!("SOURCE_DATE_EPOCH=`{v}` is not a whole number of seconds since 1970")
-        }),
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<i64>() {
+            Ok(n) if UNIX_RANGE.contains(&n) => Ok(Some(n)),
+            Ok(_) => Err(format!(
+                "SOURCE_DATE_EPOCH=`{v}` is outside the years 0000 to 9999 that a Date field can show"
+            )),
+            Err(_) => Err(format!(
+                "SOURCE_DATE_EPOCH=`{v}` is not a whole number of seconds since 1970"
+            )),
+        },
         _ => Ok(None),
     }
 }
@@ -95,5 +153,35 @@ mod tests {
             offset: -5 * 3600,
         };
         assert_eq!(n.rfc5322(), "Tue, 14 Nov 2023 17:13:20 -0500");
+    }
+
+    /// The hand-written formatter against chrono, over the whole range and odd offsets.
+    #[test]
+    fn matches_chrono() {
+        use chrono::{FixedOffset, TimeZone};
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let span = (UNIX_RANGE.end() - UNIX_RANGE.start()) as u64;
+        for i in 0..200_000 {
+            // xorshift: spread over the range, plus every edge case below.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let unix = match i {
+                0 => *UNIX_RANGE.start() + 86_400,
+                1 => *UNIX_RANGE.end() - 86_400,
+                2 => 951_782_400, // 2000-02-29
+                3 => -1,
+                _ => UNIX_RANGE.start() + (x % span) as i64,
+            };
+            let offset = [0, 3600, -18_000, 19_800, -34_200, 50_400, -43_200][i % 7];
+            let n = Now {
+                unix,
+                nanos: 0,
+                offset,
+            };
+            let tz = FixedOffset::east_opt(offset).unwrap();
+            let t = tz.timestamp_opt(unix, 0).single().unwrap();
+            assert_eq!(n.rfc5322(), t.to_rfc2822(), "{unix} {offset}");
+        }
     }
 }

@@ -136,9 +136,21 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     let roles = Roles::of(draft);
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
-    // `written` (the mailbox as the user wrote it) is kept only for Bcc, where split-each needs it.
-    let mut parser = ListParser::default();
-    let mut read = |f: &Field, findings: &mut Vec<Finding>, written: bool| -> Vec<(Addr, String)> {
+    let address_fields = |f: &&Field| {
+        f.is(roles.from)
+            || f.is(roles.sender)
+            || f.is(roles.bcc)
+            || roles.to_cc.iter().any(|n| f.is(n))
+    };
+    let bytes: usize = fields
+        .iter()
+        .filter(address_fields)
+        .map(|f| f.raw.len())
+        .sum();
+    let mut parser = ListParser::new();
+    // Appends the field's addresses to `out`; returns how many. `written` (the mailbox as the
+    // user wrote it) is kept only for Bcc, where split-each needs it.
+    let mut read = |f: &Field, findings: &mut Vec<Finding>, bcc: bool, out: &mut Vec<Recipient>| {
         let name = f.name();
         let bad = |error| Finding {
             line: f.line,
@@ -154,29 +166,35 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
             Ok(v) => v,
             Err(e) => {
                 findings.push(bad(e));
-                return Vec::new();
+                return 0;
             }
         };
-        let mut out = Vec::with_capacity(list.len());
+        let before = out.len();
         for m in &list {
             match m.resolve(local_domain) {
-                // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
-                Ok(a) if written => out.push((a, value[m.range.clone()].replace(['\r', '\n'], ""))),
-                Ok(a) => out.push((a, String::new())),
+                Ok(addr) => {
+                    let written = match &value[m.range.clone()] {
+                        _ if !bcc => String::new(),
+                        // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
+                        w if w.contains(['\r', '\n']) => w.replace(['\r', '\n'], ""),
+                        w => w.to_owned(),
+                    };
+                    out.push(Recipient { addr, bcc, written });
+                }
                 Err(e) => findings.push(bad(e)),
             }
         }
-        out
+        out.len() - before
     };
 
     let mut author = None;
     let mut sender = None;
+    let mut list = Vec::with_capacity(2);
     let from_field = fields.iter().find(|f| f.is(roles.from));
     let sender_field = fields.iter().find(|f| f.is(roles.sender));
     if let Some(f) = sender_field {
-        let list = read(f, &mut findings, false);
-        match list.len() {
-            1 => sender = Some(list[0].0.clone()),
+        match read(f, &mut findings, false, &mut list) {
+            1 => sender = list.pop().map(|r| r.addr),
             0 if findings.iter().any(|x| x.line == f.line) => {}
             n => findings.push(Finding {
                 line: f.line,
@@ -190,26 +208,27 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
     match from_field {
         Some(f) => {
             let before = findings.len();
-            let list = read(f, &mut findings, false);
-            author = list.first().map(|(a, _)| a.clone());
-            if list.is_empty() && findings.len() == before {
+            list.clear();
+            let n = read(f, &mut findings, false, &mut list);
+            author = list.first().map(|r| r.addr.clone());
+            if n == 0 && findings.len() == before {
                 findings.push(Finding {
                     line: f.line,
                     problem: Problem::EmptyFrom {
                         field: f.name().into(),
                     },
                 });
-            } else if list.len() > 1 && sender_field.is_none() {
+            } else if n > 1 && sender_field.is_none() {
                 let problem = Problem::SenderRequired {
                     field: f.name().into(),
-                    count: list.len(),
+                    count: n,
                 };
                 findings.push(Finding {
                     line: f.line,
                     problem,
                 });
-            } else if sender.is_none() && list.len() == 1 {
-                sender = author.clone();
+            } else if sender.is_none() && n == 1 {
+                sender = list.pop().map(|r| r.addr);
             }
         }
         None => findings.push(Finding {
@@ -218,15 +237,15 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
         }),
     }
 
-    let mut recipients = Vec::new();
+    // An address with its display name takes some 25 bytes: room for all, without regrowth.
+    let mut recipients = Vec::with_capacity(bytes / 24 + 1);
     for f in fields {
         let bcc = f.is(roles.bcc);
         if !bcc && !roles.to_cc.iter().any(|n| f.is(n)) {
             continue;
         }
         let before = findings.len();
-        let list = read(f, &mut findings, bcc);
-        if list.is_empty()
+        if read(f, &mut findings, bcc, &mut recipients) == 0
             && !bcc
             && findings.len() == before
             && f.value().iter().all(u8::is_ascii_whitespace)
@@ -238,10 +257,6 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
                 },
             });
         }
-        recipients.extend(
-            list.into_iter()
-                .map(|(addr, written)| Recipient { addr, bcc, written }),
-        );
     }
     Analysis {
         roles,

@@ -48,6 +48,7 @@ pub mod draft;
 pub mod envelope;
 pub mod error;
 pub mod relay;
+mod scan;
 
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};

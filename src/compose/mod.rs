@@ -41,13 +41,20 @@ impl Composed<'_> {
     }
     /// The complete bytes of submission `i`.
     pub fn message(&self, i: usize) -> Vec<u8> {
-        let h = &self.submissions[i].header;
-        let mut v = Vec::with_capacity(h.len() + self.body.crlf_len());
-        v.extend_from_slice(h);
-        self.body.push_crlf(&mut v);
+        let mut v = Vec::new();
+        self.push_message(i, &mut v);
         v
     }
-    /// Writes submission `i` without building it in memory first.
+    /// Appends the complete bytes of submission `i` to `out`: the fastest way to get many
+    /// messages, with one buffer reused for all of them.
+    pub fn push_message(&self, i: usize, out: &mut Vec<u8>) {
+        let h = &self.submissions[i].header;
+        out.reserve(h.len() + self.body.crlf_len());
+        out.extend_from_slice(h);
+        self.body.push_crlf(out);
+    }
+    /// Writes submission `i` without building it in memory first (the body is converted in
+    /// 64 KiB chunks): for large messages.
     pub fn write_message(&self, i: usize, w: &mut dyn Write) -> io::Result<()> {
         w.write_all(&self.submissions[i].header)?;
         self.body.write_crlf(w)

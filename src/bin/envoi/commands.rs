@@ -115,8 +115,7 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
                 format!("{stem}.{}", i + 1)
             };
             buf.clear();
-            c.write_message(i, &mut buf)
-                .map_err(|e| Failure::write(dir, e))?;
+            c.push_message(i, &mut buf);
             write_file(&dir.join(format!("{name}.eml")), &buf)?;
             let mut json = sub.envelope.to_json();
             json.push('\n');
