@@ -1,6 +1,7 @@
 //! Arbitrary bytes through the whole pipeline: parse, compose under every Bcc policy, and lint.
 //! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
-//! address of a blind recipient in a copy that visible recipients get).
+//! address of a blind recipient in a copy that visible recipients get). Every header value also
+//! goes through both address parsers, whose answers must be identical.
 #![no_main]
 
 use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
@@ -12,7 +13,14 @@ fuzz_target!(|data: &[u8]| {
         Some((k, rest)) => (*k, rest),
         None => (0, data),
     };
-    let _ = envoi::Draft::parse(draft);
+    if let Ok(d) = envoi::Draft::parse(draft) {
+        for f in &d.fields {
+            if let Ok(v) = std::str::from_utf8(f.value()) {
+                let mut p = envoi::address::ListParser::new();
+                assert_eq!(p.parse(v), p.parse_full(v), "{v:?}");
+            }
+        }
+    }
     let _ = envoi::check::check(
         draft,
         if knobs & 0x10 != 0 {

@@ -657,3 +657,67 @@ fn compose_never_panics() {
     })
     .unwrap();
 }
+
+/// The address parser's fast path (common forms, one pass over the bytes) must give exactly
+/// what the full RFC 5322 parser gives, or decline: same mailboxes, same ranges, same errors.
+/// Fields are well-formed lists with a random fragment spliced in somewhere, so that both
+/// sides of every edge of the fast path (dots, quotes, groups, white space, specials) are hit.
+#[test]
+fn address_fast_path_agrees_with_the_full_parser() {
+    use envoi::address::ListParser;
+    let element = prop::sample::select(vec![
+        "a@b.example",
+        "x.y@mail.example",
+        "Bob Builder <bob@example.net>",
+        "\"Doe, J\" <j@x.example>",
+        "<c@d.example>",
+        "Team: e@f.example, g@h.example;",
+        "undisclosed-recipients:;",
+        "John Q. Public <jqp@x.example>",
+        // An encoded word is one atom to the full parser, whatever it holds.
+        "=?utf-8?q?Doe,_J?= <j@x.example>",
+        "=?utf-8?q?k@l.example?=",
+    ]);
+    let separator = prop::sample::select(vec![",", ", ", " ,\r\n ", ",\t"]);
+    let splice = prop::sample::select(vec![
+        "", ".", "..", "@", "<", ">", ",", ";", ":", " ", "\"", "\\", "(", ")", "=?", "[", "ü",
+        "#", "-", "\r\n", "a", "G:", ", ,",
+    ]);
+    let field = (
+        proptest::collection::vec((element, separator), 0..5),
+        splice,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(parts, splice, at)| {
+            let mut v: String = parts.iter().map(|(e, s)| format!("{e}{s}")).collect();
+            v.truncate(v.trim_end_matches([',', ' ', '\t', '\r', '\n']).len());
+            let mut at = at.index(v.len() + 1);
+            while !v.is_char_boundary(at) {
+                at -= 1;
+            }
+            v.insert_str(at, splice);
+            v
+        });
+    let mut r = runner(20_000);
+    r.run(&field, |v| {
+        let full = ListParser::new().parse_full(&v);
+        prop_assert_eq!(ListParser::new().parse(&v), full, "{:?}", v);
+        Ok(())
+    })
+    .unwrap();
+    // Both paths must be exercised, or the comparison above proves little.
+    let mut r = runner(1);
+    let (mut fast, mut full) = (0, 0);
+    for _ in 0..2000 {
+        let v = field.new_tree(&mut r).unwrap().current();
+        if ListParser::takes_fast_path(&v) {
+            fast += 1;
+        } else {
+            full += 1;
+        }
+    }
+    assert!(
+        fast >= 200 && full >= 200,
+        "fast path {fast}, full parser {full}"
+    );
+}

@@ -4,6 +4,8 @@
 //! The parser is our own rather than mail-parser's because the envelope must never lose or invent
 //! an address: every token is accounted for, and anything unexpected is an error naming it.
 
+mod fast;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -180,6 +182,22 @@ impl ListParser {
 
     /// Same as [`parse_list`].
     pub fn parse<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
+        match fast::parse(value) {
+            Some(list) => Ok(list),
+            None => self.parse_full(value),
+        }
+    }
+
+    /// Whether [`ListParser::parse`] reads `value` on its fast path (for tests).
+    #[doc(hidden)]
+    pub fn takes_fast_path(value: &str) -> bool {
+        fast::parse(value).is_some()
+    }
+
+    /// The full RFC 5322 parser, without the fast path: public so that tests and the fuzz
+    /// target can check that both paths agree.
+    #[doc(hidden)]
+    pub fn parse_full<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
         let ats = tokenize(value, &mut self.toks)?;
         let mut p = Parser {
             src: value,

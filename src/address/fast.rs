@@ -1,0 +1,216 @@
+//! The fast path of address-list parsing: the forms nearly every real field uses, read in one
+//! pass over the bytes without tokens.
+//!
+//! It accepts only a strict subset of RFC 5322 §3.4 (ASCII dot-atoms, display names of atoms
+//! and simple quoted strings, `<addr-spec>`, groups) and answers `None` for anything else, so
+//! that the full parser decides — and words every error. Where it answers, the result must be
+//! exactly the full parser's: a property test and the fuzz target compare the two.
+
+use super::Mailbox;
+use std::borrow::Cow;
+
+/// Byte classes, as a table: the scan below runs for every byte of every address field.
+const OTHER: u8 = 0;
+const ATOM: u8 = 1;
+const DOT: u8 = 2;
+/// `=`: atext, but `=?` may start an encoded word.
+const EQ: u8 = 3;
+const WS: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut i = 0;
+    while i < 128 {
+        if super::ATEXT[i] {
+            t[i] = ATOM;
+        }
+        i += 1;
+    }
+    t[b'.' as usize] = DOT;
+    t[b'=' as usize] = EQ;
+    t[b' ' as usize] = WS;
+    t[b'\t' as usize] = WS;
+    t[b'\r' as usize] = WS;
+    t[b'\n' as usize] = WS;
+    t
+};
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && CLASS[b[i] as usize] == WS {
+        i += 1;
+    }
+    i
+}
+
+/// The run of ASCII atext and dots from `i`: its end, and whether it is a dot-atom
+/// (`atext+ ("." atext+)*`). None when it holds `=?`, which may start an encoded word: to the
+/// full parser that is one atom, whatever specials it hides (`=?utf-8?q?Doe,_J?=`).
+fn dot_atom(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    // A leading dot, two dots together and a trailing dot make it no dot-atom; so does nothing.
+    let mut prev_dot = true;
+    let mut valid = true;
+    while let Some(&c) = b.get(i) {
+        match CLASS[c as usize] {
+            ATOM => prev_dot = false,
+            DOT => {
+                valid &= !prev_dot;
+                prev_dot = true;
+            }
+            EQ if b.get(i + 1) == Some(&b'?') => return None,
+            EQ => prev_dot = false,
+            _ => break,
+        }
+        i += 1;
+    }
+    Some((i, valid && !prev_dot))
+}
+
+/// `local@domain` from `i`, both dot-atoms with nothing between them; returns its end.
+fn addr_spec(v: &str, i: usize) -> Option<(&str, &str, usize)> {
+    let b = v.as_bytes();
+    let (at, local_ok) = dot_atom(b, i)?;
+    if b.get(at) != Some(&b'@') || !local_ok {
+        return None;
+    }
+    let (end, domain_ok) = dot_atom(b, at + 1)?;
+    domain_ok.then(|| (&v[i..at], &v[at + 1..end], end))
+}
+
+/// A display name: atoms, dots and quoted strings without backslashes, separated by white
+/// space. Returns where it stops (at the first byte that is none of these).
+fn phrase_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        match b.get(i) {
+            Some(b'"') => {
+                let close = i + 1 + b[i + 1..].iter().position(|&c| c == b'"')?;
+                if b[i + 1..close].contains(&b'\\') {
+                    return None;
+                }
+                i = close + 1;
+            }
+            Some(&c) => match CLASS[c as usize] {
+                WS => i += 1,
+                ATOM | DOT | EQ => i = dot_atom(b, i)?.0,
+                _ => return Some(i),
+            },
+            None => return Some(i),
+        }
+    }
+}
+
+/// Parses `value` if it uses only the common forms; `None` sends it to the full parser.
+pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
+    let b = value.as_bytes();
+    // Comments need no check: `(` is neither atext nor white space, so every scan stops at one.
+    // An address takes at least a dozen bytes or so: room for all, rarely too much.
+    let mut out = Vec::with_capacity(b.len() / 12 + 1);
+    let mut in_group = false;
+    let mut i = skip_ws(b, 0);
+    while i < b.len() {
+        let start = i;
+        if let Some((local, domain, end)) = addr_spec(value, i) {
+            out.push(mailbox(local, domain, start..end));
+            i = end;
+        } else {
+            let j = phrase_end(b, i)?;
+            match b.get(j) {
+                Some(b'<') => {
+                    let (local, domain, end) = addr_spec(value, j + 1)?;
+                    if b.get(end) != Some(&b'>') {
+                        return None;
+                    }
+                    out.push(mailbox(local, domain, start..end + 1));
+                    i = end + 1;
+                }
+                Some(b':') if !in_group && j > start => {
+                    in_group = true;
+                    i = skip_ws(b, j + 1);
+                    if b.get(i) != Some(&b';') {
+                        continue;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        i = skip_ws(b, i);
+        if in_group && b.get(i) == Some(&b';') {
+            in_group = false;
+            i = skip_ws(b, i + 1);
+        }
+        match b.get(i) {
+            None => break,
+            Some(b',') => {
+                i = skip_ws(b, i + 1);
+                // An empty element, or a trailing comma: rare, and the full parser's to judge.
+                if matches!(b.get(i), None | Some(b',' | b';')) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    (!in_group).then_some(out)
+}
+
+fn mailbox<'v>(local: &'v str, domain: &'v str, range: std::ops::Range<usize>) -> Mailbox<'v> {
+    Mailbox {
+        local: Cow::Borrowed(local),
+        quoted: false,
+        domain: Some(Cow::Borrowed(domain)),
+        range,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ListParser;
+    use super::*;
+
+    /// The fast path either declines or agrees with the full parser.
+    fn agrees(v: &str) -> bool {
+        let full = ListParser::new().parse_full(v);
+        match parse(v) {
+            Some(fast) => {
+                assert_eq!(Ok(fast), full, "{v:?}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn common_forms_take_the_fast_path() {
+        for v in [
+            "",
+            "a@b.example",
+            " Bob Builder <bob@example.net>, \"Doe, Carol\" <carol@example.com>,\r\n dave@x.example",
+            "Team: erin@example.org, frank@example.org;",
+            "undisclosed-recipients:;",
+            "John Q. Public <jqp@x.example>",
+            "<a@b.example>",
+        ] {
+            assert!(agrees(v), "{v:?} should take the fast path");
+        }
+    }
+
+    #[test]
+    fn unusual_forms_are_left_to_the_full_parser() {
+        for v in [
+            "a@b.example (comment)",
+            "=?utf-8?q?Doe,_J?= <j@x.example>",
+            "\"a b\"@x.example",
+            "root",
+            "a@b.example,",
+            "a@b.example, , c@d.example",
+            "G: a@b.example",
+            "a@[192.0.2.1]",
+            "< a@b.example >",
+            "a..b@c.example",
+            "jösé@x.example",
+            "\"x\\\"y\" <a@b.example>",
+            "G: H: a@b.example;;",
+            "a@b.example; c@d.example",
+        ] {
+            assert!(!agrees(v), "{v:?} should be declined");
+        }
+    }
+}
