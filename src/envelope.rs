@@ -26,8 +26,59 @@ impl Envelope {
 
     /// `{"from": ..., "to": [...], "smtputf8": ...}` on one line.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::new();
+        self.push_json(&mut out);
+        out
     }
+
+    /// Appends [`Envelope::to_json`]'s text to `out`. Written by hand: the CLI writes one per
+    /// message, and serde_json's writer cost more than composing the message's header. A unit
+    /// test checks it against serde_json's.
+    pub fn push_json(&self, out: &mut String) {
+        out.reserve(48 + self.to.iter().map(|a| a.as_str().len() + 3).sum::<usize>());
+        out.push_str("{\"from\":");
+        push_json_str(out, self.from.as_str());
+        out.push_str(",\"to\":[");
+        for (i, a) in self.to.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_str(out, a.as_str());
+        }
+        out.push_str(if self.smtputf8 {
+            "],\"smtputf8\":true}"
+        } else {
+            "],\"smtputf8\":false}"
+        });
+    }
+}
+
+/// A JSON string (RFC 8259 §7), escaped as serde_json does: `"`, `\\` and control characters.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Drops repeated addresses, keeping the order of first appearance. Canonical addresses compare
@@ -284,6 +335,32 @@ mod tests {
         assert_eq!(d.len(), 20);
         assert_eq!(d[0], a("u0@x.example"));
         assert_eq!(dedupe([a("A@x.example"), a("a@x.example")]).len(), 2);
+    }
+
+    #[test]
+    fn json_is_serde_json_s() {
+        let quoted = Addr::from_parts("a \"b\\c", "x.example").unwrap();
+        let utf8 = a("jösé@bücher.example");
+        let env = Envelope::new(a("s@x.example"), [quoted, utf8, a("t@y.example")]);
+        assert_eq!(env.to_json(), serde_json::to_string(&env).unwrap());
+        assert!(env.smtputf8);
+        for s in [
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "nl\ncr\rtab\t",
+            "\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+            "ü",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+        let none = Envelope::new(a("s@x.example"), []);
+        assert_eq!(
+            none.to_json(),
+            r#"{"from":"s@x.example","to":[],"smtputf8":false}"#
+        );
     }
 
     #[test]

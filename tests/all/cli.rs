@@ -9,12 +9,22 @@ use std::process::{Command, Output, Stdio};
 
 const EPOCH: &str = "1800000000";
 
-/// Runs envoi with SOURCE_DATE_EPOCH set (unless `epoch` is None), feeding `stdin`.
+/// Runs envoi with SOURCE_DATE_EPOCH set (unless `epoch` is None), feeding `stdin`. Both
+/// configuration files point at paths that do not exist, so that the developer's own
+/// configuration cannot change the results.
 fn run(args: &[&str], stdin: &[u8], epoch: Option<&str>) -> Output {
+    let none = std::env::temp_dir().join("envoi-cli-tests-no-such-dir/config.toml");
+    run_with_config(args, stdin, epoch, &none)
+}
+
+/// Like [`run`], with `user_config` as the user's configuration file.
+fn run_with_config(args: &[&str], stdin: &[u8], epoch: Option<&str>, user_config: &Path) -> Output {
+    let none = std::env::temp_dir().join("envoi-cli-tests-no-such-dir/admin.toml");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_envoi"));
     cmd.args(args)
         .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("ENVOI_CONFIG")
+        .env("ENVOI_CONFIG", user_config)
+        .env("ENVOI_ADMIN_CONFIG", none)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -319,5 +329,56 @@ fn source_date_epoch_gives_identical_bytes_and_without_it_ids_differ() {
 fn a_bad_source_date_epoch_is_a_usage_error() {
     let o = run(&["compose"], GOOD, Some("soon"));
     assert_eq!(code(&o), 64);
+    assert!(o.stdout.is_empty());
+    // Year 10000 and later cannot be written in a Date field (chrono used to panic on it).
+    let o = run(&["compose"], GOOD, Some("253402300800"));
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the years 0000 to 9999"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+    let o = run(&["compose"], GOOD, Some("253402300799"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Date: Fri, 31 Dec 9999 23:59:59 +0000\r\n")
+    );
+}
+
+/// `compose` and `envelope` start from the configuration's `[compose]` table, as `send` does,
+/// so they show exactly what would be submitted; flags still win over it.
+#[test]
+fn compose_and_envelope_honour_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    fs::write(
+        &config,
+        "[compose]\nbcc_policy = \"split\"\nid_domain = \"ids.example\"\n",
+    )
+    .unwrap();
+    let env = |args: &[&str]| run_with_config(args, GOOD, Some(EPOCH), &config);
+    let o = env(&["envelope", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "{\"from\":\"a@x.example\",\"to\":[\"b@y.example\"],\"smtputf8\":false}\n\
+         {\"from\":\"a@x.example\",\"to\":[\"c@z.example\"],\"smtputf8\":false}\n"
+    );
+    let o = env(&["compose", "--bcc-policy", "remove"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("@ids.example>\r\n"), "{text}");
+    assert!(!text.contains("c@z.example"), "{text}");
+    // Without the file, the defaults: one submission, the From domain in the Message-ID.
+    let o = run(&["envelope", "--json"], GOOD, Some(EPOCH));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    let o = run(&["compose"], GOOD, Some(EPOCH));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("@x.example>\r\n"));
+    // A broken file is a configuration error (78), not silently ignored.
+    fs::write(&config, "[compose]\nbcc_polcy = \"split\"\n").unwrap();
+    let o = env(&["compose"]);
+    assert_eq!(code(&o), 78, "{}", stderr(&o));
+    assert!(stderr(&o).contains("bcc_polcy"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
 }
