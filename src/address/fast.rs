@@ -41,6 +41,35 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// White space and comments without nesting or quoted-pairs (`(at work)`), which the full
+/// parser skips too; None for any other comment.
+fn skip_cfws(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'(') {
+            return Some(i);
+        }
+        let close = i
+            + 1
+            + b[i + 1..]
+                .iter()
+                .position(|&c| matches!(c, b'(' | b')' | b'\\'))?;
+        if b[close] != b')' {
+            return None;
+        }
+        i = close + 1;
+    }
+}
+
+/// The end of the RFC 2047 encoded word at `i`, if one starts there. The full parser reads one
+/// as a single atom wherever a token starts, whatever specials it holds (`=?utf-8?q?Doe,_J?=`).
+fn encoded_word(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i + 1) != Some(&b'?') {
+        return None;
+    }
+    super::encoded_word_len(&b[i..]).map(|n| i + n)
+}
+
 /// The run of ASCII atext and dots from `i`: its end, and whether it is a dot-atom
 /// (`atext+ ("." atext+)*`). None when it holds `=?`, which may start an encoded word: to the
 /// full parser that is one atom, whatever specials it hides (`=?utf-8?q?Doe,_J?=`).
@@ -87,6 +116,8 @@ fn phrase_end(b: &[u8], mut i: usize) -> Option<usize> {
                 }
                 i = close + 1;
             }
+            // A token starts here (after white space, a quoted string, or at the start).
+            Some(b'=') if encoded_word(b, i).is_some() => i = encoded_word(b, i)?,
             Some(&c) => match CLASS[c as usize] {
                 WS => i += 1,
                 ATOM | DOT | EQ => i = dot_atom(b, i)?.0,
@@ -100,11 +131,12 @@ fn phrase_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// Parses `value` if it uses only the common forms; `None` sends it to the full parser.
 pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
     let b = value.as_bytes();
-    // Comments need no check: `(` is neither atext nor white space, so every scan stops at one.
+    // A comment is skipped only where white space may be (between elements); anywhere else
+    // `(` stops the scan, as it is neither atext nor white space.
     // An address takes at least a dozen bytes or so: room for all, rarely too much.
     let mut out = Vec::with_capacity(b.len() / 12 + 1);
     let mut in_group = false;
-    let mut i = skip_ws(b, 0);
+    let mut i = skip_cfws(b, 0)?;
     while i < b.len() {
         let start = i;
         if let Some((local, domain, end)) = addr_spec(value, i) {
@@ -123,7 +155,7 @@ pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
                 }
                 Some(b':') if !in_group && j > start => {
                     in_group = true;
-                    i = skip_ws(b, j + 1);
+                    i = skip_cfws(b, j + 1)?;
                     if b.get(i) != Some(&b';') {
                         continue;
                     }
@@ -131,15 +163,15 @@ pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
                 _ => return None,
             }
         }
-        i = skip_ws(b, i);
+        i = skip_cfws(b, i)?;
         if in_group && b.get(i) == Some(&b';') {
             in_group = false;
-            i = skip_ws(b, i + 1);
+            i = skip_cfws(b, i + 1)?;
         }
         match b.get(i) {
             None => break,
             Some(b',') => {
-                i = skip_ws(b, i + 1);
+                i = skip_cfws(b, i + 1)?;
                 // An empty element, or a trailing comma: rare, and the full parser's to judge.
                 if matches!(b.get(i), None | Some(b',' | b';')) {
                     return None;
@@ -187,6 +219,8 @@ mod tests {
             "undisclosed-recipients:;",
             "John Q. Public <jqp@x.example>",
             "<a@b.example>",
+            "a@b.example (at work), (lead) c@d.example",
+            "=?utf-8?q?Doe,_J=C3=A9?= <j@x.example>",
         ] {
             assert!(agrees(v), "{v:?} should take the fast path");
         }
@@ -195,8 +229,11 @@ mod tests {
     #[test]
     fn unusual_forms_are_left_to_the_full_parser() {
         for v in [
-            "a@b.example (comment)",
-            "=?utf-8?q?Doe,_J?= <j@x.example>",
+            "a@b.example (nested (comment))",
+            "a@b.example (quoted \\) pair)",
+            "Bob (Builder) <b@x.example>",
+            "=?utf-8?q?x@y.example?=",
+            "x=?utf-8?q?a,b?= <j@x.example>",
             "\"a b\"@x.example",
             "root",
             "a@b.example,",

@@ -33,9 +33,22 @@ impl Source {
 
     /// The NAME in NAME.eml: the file name without its extension, or `stdin`.
     pub fn stem(&self) -> String {
-        self.path
-            .as_ref()
-            .and_then(|p| p.file_stem())
+        let Some(p) = &self.path else {
+            return "stdin".into();
+        };
+        // `file_stem` parses every component of the path; for the usual UTF-8 path without
+        // `.`/`..` at its end, cutting at the last `/` and the last `.` gives the same answer
+        // at a fraction of the cost (thousands of drafts per run).
+        if let Some(s) = p.to_str() {
+            let name = s.rsplit('/').next().unwrap_or(s);
+            if !name.is_empty() && name != "." && name != ".." {
+                return match name.rfind('.') {
+                    Some(dot) if dot > 0 => name[..dot].to_owned(),
+                    _ => name.to_owned(),
+                };
+            }
+        }
+        p.file_stem()
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned())
     }
 
@@ -62,4 +75,37 @@ fn read_failure(p: &Path, e: std::io::Error) -> Failure {
         IOERR
     };
     Failure::new(code, format!("cannot read draft {}: {e}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stem_agrees_with_file_stem() {
+        for p in [
+            "d1.eml",
+            "dir/d1.eml",
+            "/a/b/c.tar.gz",
+            ".hidden",
+            "dir/.hidden",
+            "noext",
+            "a.b.",
+            "dir/",
+            "dir/..",
+            "dir/.",
+            "/",
+            "..",
+            "a//b.eml",
+            "./x.eml",
+        ] {
+            let s = Source {
+                path: Some(PathBuf::from(p)),
+            };
+            let want = Path::new(p)
+                .file_stem()
+                .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+            assert_eq!(s.stem(), want, "{p}");
+        }
+    }
 }
