@@ -91,13 +91,44 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Now {
-        let t: DateTime<Local> = Local::now();
+        let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+            // A clock set before 1970: let chrono work it out.
+            let t: DateTime<Local> = Local::now();
+            return Now {
+                unix: t.timestamp(),
+                nanos: t.timestamp_subsec_nanos(),
+                offset: t.offset().local_minus_utc(),
+            };
+        };
+        let unix = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Now {
-            unix: t.timestamp(),
-            nanos: t.timestamp_subsec_nanos(),
-            offset: t.offset().local_minus_utc(),
+            unix,
+            nanos: d.subsec_nanos(),
+            offset: local_offset(unix),
         }
     }
+}
+
+/// The local UTC offset at `unix` (DST included), looked up in the time-zone data once per
+/// minute and thread: the lookup cost as much as composing a header. Offsets change at whole
+/// minutes (in practice at whole hours), so a minute never straddles a change.
+fn local_offset(unix: i64) -> i32 {
+    use chrono::TimeZone;
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, i32)> = const { std::cell::Cell::new((i64::MIN, 0)) };
+    }
+    let minute = unix.div_euclid(60);
+    LAST.with(|last| match last.get() {
+        (m, offset) if m == minute => offset,
+        _ => {
+            let offset = Local
+                .timestamp_opt(unix, 0)
+                .single()
+                .map_or(0, |t| t.offset().local_minus_utc());
+            last.set((minute, offset));
+            offset
+        }
+    })
 }
 
 /// Always the same moment: for tests and reproducible builds.
@@ -140,6 +171,25 @@ pub fn source_date_epoch() -> Result<Option<i64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_clock_agrees_with_chrono() {
+        let before = Local::now();
+        let now = SystemClock.now();
+        let after = Local::now();
+        assert!((before.timestamp()..=after.timestamp()).contains(&now.unix));
+        assert_eq!(now.offset, after.offset().local_minus_utc());
+        // The cached offset is the one for that minute, not just the last one looked up.
+        assert_eq!(local_offset(now.unix), now.offset);
+        assert_eq!(local_offset(0), {
+            use chrono::TimeZone;
+            Local
+                .timestamp_opt(0, 0)
+                .unwrap()
+                .offset()
+                .local_minus_utc()
+        });
+    }
 
     #[test]
     fn formats_rfc5322() {

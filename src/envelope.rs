@@ -66,10 +66,37 @@ const JSON_ESCAPE: [bool; 256] = {
     t
 };
 
+/// Whether any byte of `b` must be escaped in a JSON string. Eight bytes at a time (the classic
+/// "has a byte less than n" bit trick): addresses almost never need escaping, and this runs for
+/// every address of every envelope written.
+fn needs_json_escape(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Non-zero when some byte of x is below n (n <= 128); exact whenever the answer matters.
+    let below = |x: u64, n: u8| x.wrapping_sub(LO * u64::from(n)) & !x & HI;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        if below(x, 0x20)
+            | below(x ^ (LO * u64::from(b'"')), 1)
+            | below(x ^ (LO * u64::from(b'\\')), 1)
+            != 0
+        {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| JSON_ESCAPE[c as usize])
+}
+
 /// A JSON string, escaped as serde_json does.
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     let b = s.as_bytes();
+    if !needs_json_escape(b) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for i in 0..b.len() {
         if !JSON_ESCAPE[b[i] as usize] {
@@ -362,6 +389,11 @@ mod tests {
             "nl\ncr\rtab\t",
             "\u{1}\u{8}\u{c}\u{1f}\u{7f}",
             "ü",
+            "longer than eight \" bytes",
+            "0123456789abcdef\\",
+            "0123456789abcdef\u{1f}x",
+            "all clear, all ascii and longer than sixteen",
+            "\u{7f}\u{80}ßü !#$%&'()*+,-./",
         ] {
             let mut out = String::new();
             push_json_str(&mut out, s);

@@ -99,7 +99,66 @@ impl Iterator for Positions<'_> {
 
 /// Appends `raw` with every line ending made CRLF (a bare LF gains a CR; CRLF is kept). A last
 /// line without a line ending stays without one.
+///
+/// On x86-64, 16 bytes are copied at a time and only the line ends are patched: copying line by
+/// line spent more on the calls than on the bytes (mail lines are short).
+#[cfg(target_arch = "x86_64")]
 pub fn lf_to_crlf(raw: &[u8], out: &mut Vec<u8>) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let n = raw.len();
+    out.reserve(n + n / 32 + 32);
+    let mut o = out.len();
+    let mut i = 0;
+    while i + 16 <= n {
+        // Room for a 16-byte store plus the CR it may gain.
+        if o + 17 > out.capacity() {
+            // SAFETY: every byte below `o` has been written by this loop or was there before.
+            unsafe { out.set_len(o) };
+            out.reserve(n - i + (n - i) / 16 + 32);
+        }
+        // SAFETY: SSE2 is part of the x86-64 baseline. The load reads raw[i..i + 16], in
+        // bounds by the loop condition. The stores write out[o..o + 17] at most, within the
+        // capacity checked above; bytes past the final length are never exposed.
+        unsafe {
+            let dst = out.as_mut_ptr().add(o);
+            let v = _mm_loadu_si128(raw.as_ptr().add(i).cast::<__m128i>());
+            std::ptr::write_unaligned(dst.cast::<__m128i>(), v);
+            let lfs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32;
+            if lfs == 0 {
+                i += 16;
+                o += 16;
+                continue;
+            }
+            // The first LF at i + p: bytes before it are already in place at o..o + p.
+            let p = lfs.trailing_zeros() as usize;
+            if i + p > 0 && raw[i + p - 1] == b'\r' {
+                *dst.add(p) = b'\n';
+                o += p + 1;
+            } else {
+                *dst.add(p) = b'\r';
+                *dst.add(p + 1) = b'\n';
+                o += p + 2;
+            }
+            i += p + 1;
+        }
+    }
+    // SAFETY: as above, every byte below `o` has been written.
+    unsafe { out.set_len(o) };
+    let mut prev = if i > 0 { raw[i - 1] } else { 0 };
+    for &b in &raw[i..] {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+}
+
+/// The portable version of [`lf_to_crlf`], one line at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn lf_to_crlf_lines(raw: &[u8], out: &mut Vec<u8>) {
     out.reserve(raw.len() + raw.len() / 32);
     let mut start = 0;
     for nl in lfs(raw) {
@@ -113,6 +172,11 @@ pub fn lf_to_crlf(raw: &[u8], out: &mut Vec<u8>) {
         start = nl + 1;
     }
     out.extend_from_slice(&raw[start..]);
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn lf_to_crlf(raw: &[u8], out: &mut Vec<u8>) {
+    lf_to_crlf_lines(raw, out)
 }
 
 #[cfg(test)]
@@ -156,5 +220,32 @@ mod tests {
         let mut v = Vec::new();
         lf_to_crlf(b"a\nb\r\n\nc", &mut v);
         assert_eq!(v, b"a\r\nb\r\n\r\nc");
+    }
+
+    /// The 16-byte version against the line-by-line one: every length up to a few blocks, LFs,
+    /// CRs and CRLFs at every offset (block edges included), and a non-empty output buffer.
+    #[test]
+    fn block_conversion_equals_line_conversion() {
+        let mut x: u32 = 0x1234_5678;
+        for len in 0..200 {
+            for _ in 0..40 {
+                let raw: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        match x % 10 {
+                            0 | 1 => b'\n',
+                            2 => b'\r',
+                            _ => b'a' + (x % 26) as u8,
+                        }
+                    })
+                    .collect();
+                let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
+                lf_to_crlf(&raw, &mut a);
+                lf_to_crlf_lines(&raw, &mut b);
+                assert_eq!(a, b, "{:?}", raw.escape_ascii().to_string());
+            }
+        }
     }
 }
