@@ -206,6 +206,16 @@ pub fn newest_resent_block(fields: &[Field]) -> Option<Range<usize>> {
     Some(start..end)
 }
 
+/// The value of `f` as text: a slice of the whole header when that is UTF-8.
+fn value_str<'a>(draft: &Draft<'a>, header: Option<&'a str>, f: &Field<'a>) -> Option<&'a str> {
+    let v = f.value();
+    let start = v.as_ptr() as usize - draft.source.as_ptr() as usize;
+    match header {
+        Some(h) => h.get(start..start + v.len()),
+        None => std::str::from_utf8(v).ok(),
+    }
+}
+
 /// What the header says about the envelope, plus every problem found on the way.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -221,7 +231,7 @@ pub struct Analysis {
 
 /// Reads sender and recipients from the fields that hold them. Bare names (`root`) are qualified
 /// with `local_domain` when one is given.
-pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
+pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
     let roles = Roles::of(draft);
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
@@ -237,44 +247,49 @@ pub fn analyse(draft: &Draft, local_domain: Option<&str>) -> Analysis {
         .map(|f| f.raw.len())
         .sum();
     let mut parser = ListParser::new();
+    let mut boxes = Vec::new();
+    // Checked as UTF-8 once for all fields (each check has a set-up cost); a header that is not
+    // UTF-8 is checked field by field, so that the error names the field.
+    let header = std::str::from_utf8(&draft.source[..draft.source.len() - draft.body.len()]).ok();
     // Appends the field's addresses to `out`; returns how many. `written` (the mailbox as the
     // user wrote it) is kept only for Bcc, where split-each needs it.
-    let mut read = |f: &Field, findings: &mut Vec<Finding>, bcc: bool, out: &mut Vec<Recipient>| {
-        let name = f.name();
-        let bad = |error| Finding {
-            line: f.line,
-            problem: Problem::BadAddress {
-                field: name.to_owned(),
-                error,
-            },
-        };
-        let parsed = std::str::from_utf8(f.value())
-            .map_err(|_| AddressError::NotUtf8)
-            .and_then(|value| Ok((value, parser.parse(value)?)));
-        let (value, list) = match parsed {
-            Ok(v) => v,
-            Err(e) => {
-                findings.push(bad(e));
-                return 0;
-            }
-        };
-        let before = out.len();
-        for m in &list {
-            match m.resolve(local_domain) {
-                Ok(addr) => {
-                    let written = match &value[m.range.clone()] {
-                        _ if !bcc => String::new(),
-                        // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
-                        w if w.contains(['\r', '\n']) => w.replace(['\r', '\n'], ""),
-                        w => w.to_owned(),
-                    };
-                    out.push(Recipient { addr, bcc, written });
+    let mut read =
+        |f: &Field<'a>, findings: &mut Vec<Finding>, bcc: bool, out: &mut Vec<Recipient>| {
+            let name = f.name();
+            let bad = |error| Finding {
+                line: f.line,
+                problem: Problem::BadAddress {
+                    field: name.to_owned(),
+                    error,
+                },
+            };
+            let parsed = value_str(draft, header, f)
+                .ok_or(AddressError::NotUtf8)
+                .and_then(|value| parser.parse_into(value, &mut boxes).map(|()| value));
+            let value = match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    findings.push(bad(e));
+                    return 0;
                 }
-                Err(e) => findings.push(bad(e)),
+            };
+            let before = out.len();
+            for m in &boxes {
+                match m.resolve(local_domain) {
+                    Ok(addr) => {
+                        let written = match &value[m.range.clone()] {
+                            _ if !bcc => String::new(),
+                            // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
+                            w if w.contains(['\r', '\n']) => w.replace(['\r', '\n'], ""),
+                            w => w.to_owned(),
+                        };
+                        out.push(Recipient { addr, bcc, written });
+                    }
+                    Err(e) => findings.push(bad(e)),
+                }
             }
-        }
-        out.len() - before
-    };
+            out.len() - before
+        };
 
     let mut author = None;
     let mut sender = None;

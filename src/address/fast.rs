@@ -129,12 +129,27 @@ fn phrase_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Parses `value` if it uses only the common forms; `None` sends it to the full parser.
+#[cfg(test)]
 pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
+    let mut out = Vec::new();
+    parse_into(value, &mut out).then_some(out)
+}
+
+/// Appends the mailboxes of `value` to `out`; false (with `out` as it was) when the full
+/// parser must decide.
+pub(super) fn parse_into<'v>(value: &'v str, out: &mut Vec<Mailbox<'v>>) -> bool {
+    let before = out.len();
+    let done = scan(value, out).is_some();
+    if !done {
+        out.truncate(before);
+    }
+    done
+}
+
+fn scan<'v>(value: &'v str, out: &mut Vec<Mailbox<'v>>) -> Option<()> {
     let b = value.as_bytes();
     // A comment is skipped only where white space may be (between elements); anywhere else
     // `(` stops the scan, as it is neither atext nor white space.
-    // An address takes at least a dozen bytes or so: room for all, rarely too much.
-    let mut out = Vec::with_capacity(b.len() / 12 + 1);
     let mut in_group = false;
     let mut i = skip_cfws(b, 0)?;
     while i < b.len() {
@@ -180,7 +195,7 @@ pub(super) fn parse(value: &str) -> Option<Vec<Mailbox<'_>>> {
             _ => return None,
         }
     }
-    (!in_group).then_some(out)
+    (!in_group).then_some(())
 }
 
 fn mailbox<'v>(local: &'v str, domain: &'v str, range: std::ops::Range<usize>) -> Mailbox<'v> {

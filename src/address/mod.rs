@@ -85,12 +85,12 @@ impl Addr {
         !self.local().is_ascii()
     }
     /// The domain in ASCII form (for Message-IDs), whatever form the envelope keeps.
-    pub fn ascii_domain(&self) -> String {
+    pub fn ascii_domain(&self) -> Cow<'_, str> {
         let d = self.domain();
         if d.is_ascii() {
-            d.to_owned()
+            Cow::Borrowed(d)
         } else {
-            idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_owned())
+            Cow::Owned(idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_owned()))
         }
     }
 }
@@ -182,16 +182,30 @@ impl ListParser {
 
     /// Same as [`parse_list`].
     pub fn parse<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
-        match fast::parse(value) {
-            Some(list) => Ok(list),
-            None => self.parse_full(value),
+        let mut out = Vec::new();
+        self.parse_into(value, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`ListParser::parse`], into `out` (cleared first): one vector can serve every field
+    /// of a message.
+    pub fn parse_into<'v>(
+        &mut self,
+        value: &'v str,
+        out: &mut Vec<Mailbox<'v>>,
+    ) -> Result<(), AddressError> {
+        out.clear();
+        if fast::parse_into(value, out) {
+            return Ok(());
         }
+        *out = self.parse_full(value)?;
+        Ok(())
     }
 
     /// Whether [`ListParser::parse`] reads `value` on its fast path (for tests).
     #[doc(hidden)]
     pub fn takes_fast_path(value: &str) -> bool {
-        fast::parse(value).is_some()
+        fast::parse_into(value, &mut Vec::new())
     }
 
     /// The full RFC 5322 parser, without the fast path: public so that tests and the fuzz
@@ -669,7 +683,7 @@ fn is_dot_atom(s: &str) -> bool {
 }
 
 /// Nearly every address: an ASCII dot-atom at an ASCII host name without A-labels. Nothing to
-/// quote and no IDNA; checked and lower-cased in one pass over each part. None sends the
+/// quote and no IDNA; each part checked in one pass. None sends the
 /// address the long way, which also words every error.
 fn simple(local: &str, domain: &str) -> Option<Addr> {
     let (l, d) = (local.as_bytes(), domain.as_bytes());
@@ -688,26 +702,17 @@ fn simple(local: &str, domain: &str) -> Option<Addr> {
     if prev_dot {
         return None;
     }
-    let mut text = Vec::with_capacity(l.len() + 1 + d.len());
-    text.extend_from_slice(l);
-    text.push(b'@');
-    text.extend_from_slice(d);
-    // Labels: 1 to 63 letters, digits and inner hyphens (RFC 1035 §2.3.1, RFC 5890 §2.3.1),
-    // checked and lower-cased in place.
+    // Labels: 1 to 63 letters, digits and inner hyphens (RFC 1035 §2.3.1, RFC 5890 §2.3.1).
     let (mut label, mut last) = (0, b'.');
-    let host = &mut text[l.len() + 1..];
-    for i in 0..host.len() {
-        let c = host[i];
+    for (i, &c) in d.iter().enumerate() {
         match LDH[c as usize] {
             // An A-label must be checked as punycode: the long way.
             LDH_ALNUM
-                if label == 0
-                    && host[i..].len() > 4
-                    && host[i..i + 4].eq_ignore_ascii_case(b"xn--") =>
+                if label == 0 && d[i..].len() > 4 && d[i..i + 4].eq_ignore_ascii_case(b"xn--") =>
             {
                 return None;
             }
-            LDH_ALNUM => host[i] = c.to_ascii_lowercase(),
+            LDH_ALNUM => {}
             LDH_HYPHEN if label > 0 => {}
             LDH_DOT if label > 0 && label <= 63 && last != b'-' => {
                 label = 0;
@@ -722,10 +727,12 @@ fn simple(local: &str, domain: &str) -> Option<Addr> {
     if label == 0 || label > 63 || last == b'-' {
         return None;
     }
-    Some(Addr {
-        text: String::from_utf8(text).ok()?,
-        at: l.len(),
-    })
+    let mut text = String::with_capacity(l.len() + 1 + d.len());
+    text.push_str(local);
+    text.push('@');
+    text.push_str(domain);
+    text[l.len() + 1..].make_ascii_lowercase();
+    Some(Addr { text, at: l.len() })
 }
 
 fn invalid(local: &str, domain: &str, why: &'static str) -> AddressError {

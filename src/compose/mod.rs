@@ -118,7 +118,7 @@ impl Composer {
             .opts
             .envelope_from
             .clone()
-            .or_else(|| an.sender.clone().filter(|_| has_from))
+            .or_else(|| an.sender.take().filter(|_| has_from))
             .or_else(|| self.opts.default_from.clone())
             .ok_or(Finding {
                 line: 0,
@@ -147,7 +147,7 @@ impl Composer {
         let now = self.clock.now();
         let has = |name: &str| draft.fields_named(name).next().is_some();
         let domain = || match (&self.opts.id_domain, &an.author) {
-            (Some(d), _) => d.clone(),
+            (Some(d), _) => Cow::Borrowed(d.as_str()),
             (None, Some(a)) => a.ascii_domain(),
             (None, None) => from.ascii_domain(),
         };

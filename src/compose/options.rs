@@ -117,7 +117,7 @@ impl Options {
         if let Some(dom) = &self.id_domain {
             let a = Addr::from_parts("x", dom)
                 .map_err(|e| bad("--id-domain", dom, domain_reason(e)))?;
-            self.id_domain = Some(a.ascii_domain());
+            self.id_domain = Some(a.ascii_domain().into_owned());
         }
         if let Some(dom) = &self.local_domain {
             let a = Addr::from_parts("x", dom)

@@ -12,14 +12,14 @@ pub struct Source {
 
 impl Source {
     /// The drafts named on the command line; none means stdin.
-    pub fn list(paths: &[PathBuf]) -> Vec<Source> {
+    pub fn list(paths: Vec<PathBuf>) -> Vec<Source> {
         if paths.is_empty() {
             return vec![Source { path: None }];
         }
         paths
-            .iter()
+            .into_iter()
             .map(|p| Source {
-                path: (p.as_os_str() != "-").then(|| p.clone()),
+                path: (p.as_os_str() != "-").then_some(p),
             })
             .collect()
     }
@@ -53,18 +53,46 @@ impl Source {
     }
 
     pub fn read(&self) -> Result<Vec<u8>, Failure> {
+        let mut buf = Vec::new();
+        let n = self.read_into(&mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Reads the draft into `buf`, which may be longer than the draft; returns the draft's
+    /// length. For many drafts in one run: the buffer is reused and stays initialised, and a
+    /// small draft costs no `stat` for a size hint (`fs::read` makes one per file).
+    pub fn read_into(&self, buf: &mut Vec<u8>) -> Result<usize, Failure> {
         match &self.path {
-            None => {
-                let mut v = Vec::new();
-                std::io::stdin()
-                    .lock()
-                    .read_to_end(&mut v)
-                    .map_err(|e| Failure::new(IOERR, format!("cannot read stdin: {e}")))?;
-                Ok(v)
-            }
-            Some(p) => std::fs::read(p).map_err(|e| read_failure(p, e)),
+            None => fill(std::io::stdin().lock(), buf)
+                .map_err(|e| Failure::new(IOERR, format!("cannot read stdin: {e}"))),
+            Some(p) => std::fs::File::open(p)
+                .and_then(|f| fill(f, buf))
+                .map_err(|e| read_failure(p, e)),
         }
     }
+}
+
+/// Reads all of `r` into the start of `buf`; returns the length read.
+fn fill(mut r: impl Read, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    const SMALL: usize = 64 * 1024;
+    if buf.len() < SMALL {
+        buf.resize(SMALL, 0);
+    }
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // A large draft: the reader sizes the rest (a file from its length), so memory stays
+    // close to the draft's size.
+    buf.truncate(n);
+    r.read_to_end(buf)?;
+    Ok(buf.len())
 }
 
 fn read_failure(p: &Path, e: std::io::Error) -> Failure {
@@ -80,6 +108,20 @@ fn read_failure(p: &Path, e: std::io::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One buffer through drafts of every size class, in an order where a short one follows
+    /// long ones: each read gives exactly its own bytes.
+    #[test]
+    fn fill_reuses_the_buffer_and_reads_exactly() {
+        let mut buf = Vec::new();
+        for len in [10, 70_000, 65_536, 65_537, 3, 200_000, 0, 65_535] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            // A reader that returns short reads, as pipes do.
+            let reader = std::io::Cursor::new(data.clone()).take(u64::MAX);
+            let n = fill(std::io::BufReader::with_capacity(1000, reader), &mut buf).unwrap();
+            assert_eq!(&buf[..n], &data[..], "{len}");
+        }
+    }
 
     #[test]
     fn stem_agrees_with_file_stem() {

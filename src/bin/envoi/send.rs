@@ -20,7 +20,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         Err(_) if dry_run && account.is_none() => None,
         Err(e) => return Err(Failure::config(e)),
     };
-    let sources = Source::list(drafts);
+    let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
     let mut relay: Option<Box<dyn Relay>> = None;
     let bar = (!dry_run && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
