@@ -4,6 +4,7 @@ use crate::args::{Cli, Command};
 use crate::exit::{DATAERR, Failure, IOERR, Result};
 use crate::input::Source;
 use envoi::{Composed, Composer, Options};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -103,7 +104,7 @@ fn compose_to_stdout(composer: &Composer, sources: &[Source]) -> Result {
 }
 
 fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result {
-    let stems: Vec<String> = sources.iter().map(Source::stem).collect();
+    let stems: Vec<Cow<str>> = sources.iter().map(Source::stem).collect();
     let mut seen: HashMap<&str, &Source> = HashMap::with_capacity(sources.len());
     for (s, stem) in sources.iter().zip(&stems) {
         if let Some(other) = seen.insert(stem, s) {

@@ -1,6 +1,7 @@
 //! Reading drafts from files or stdin, and naming their outputs.
 
 use crate::exit::{Failure, IOERR, NOINPUT};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -31,10 +32,11 @@ impl Source {
             .map_or_else(|| "<stdin>".into(), |p| p.display().to_string())
     }
 
-    /// The NAME in NAME.eml: the file name without its extension, or `stdin`.
-    pub fn stem(&self) -> String {
+    /// The NAME in NAME.eml: the file name without its extension, or `stdin`. Borrowed from the
+    /// path when it is UTF-8 (a batch names thousands of files).
+    pub fn stem(&self) -> Cow<'_, str> {
         let Some(p) = &self.path else {
-            return "stdin".into();
+            return Cow::Borrowed("stdin");
         };
         // `file_stem` parses every component of the path; for the usual UTF-8 path without
         // `.`/`..` at its end, cutting at the last `/` and the last `.` gives the same answer
@@ -42,14 +44,14 @@ impl Source {
         if let Some(s) = p.to_str() {
             let name = s.rsplit('/').next().unwrap_or(s);
             if !name.is_empty() && name != "." && name != ".." {
-                return match name.rfind('.') {
-                    Some(dot) if dot > 0 => name[..dot].to_owned(),
-                    _ => name.to_owned(),
-                };
+                return Cow::Borrowed(match name.rfind('.') {
+                    Some(dot) if dot > 0 => &name[..dot],
+                    _ => name,
+                });
             }
         }
         p.file_stem()
-            .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned())
+            .map_or(Cow::Borrowed("stdin"), |s| s.to_string_lossy())
     }
 
     pub fn read(&self) -> Result<Vec<u8>, Failure> {
