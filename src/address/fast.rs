@@ -73,7 +73,7 @@ fn encoded_word(b: &[u8], i: usize) -> Option<usize> {
 /// The run of ASCII atext and dots from `i`: its end, and whether it is a dot-atom
 /// (`atext+ ("." atext+)*`). None when it holds `=?`, which may start an encoded word: to the
 /// full parser that is one atom, whatever specials it hides (`=?utf-8?q?Doe,_J?=`).
-fn dot_atom(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+pub(super) fn dot_atom(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     // A leading dot, two dots together and a trailing dot make it no dot-atom; so does nothing.
     let mut prev_dot = true;
     let mut valid = true;

@@ -690,16 +690,8 @@ fn simple(local: &str, domain: &str) -> Option<Addr> {
     if l.is_empty() || l.len() > 64 || d.len() > 253 {
         return None;
     }
-    let mut prev_dot = true;
-    for &c in l {
-        match c {
-            b'.' if prev_dot => return None,
-            b'.' => prev_dot = true,
-            c if c < 0x80 && ATEXT[c as usize] => prev_dot = false,
-            _ => return None,
-        }
-    }
-    if prev_dot {
+    // The fast parser's scanner: a whole ASCII dot-atom (it declines `=?`, which is fine here).
+    if fast::dot_atom(l, 0) != Some((l.len(), true)) {
         return None;
     }
     // Labels: 1 to 63 letters, digits and inner hyphens (RFC 1035 §2.3.1, RFC 5890 §2.3.1).
