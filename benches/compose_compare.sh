@@ -85,6 +85,7 @@ for m in "${methods[@]}"; do
 done
 for m in "${methods[@]}"; do
     echo "$m wall per round: $(cut -d' ' -f1 "$tmp/$m.times" | tr '\n' ' ')"
+    echo "$m user per round: $(cut -d' ' -f2 "$tmp/$m.times" | tr '\n' ' ')"
 done
 echo "(medians; python policy ${PY_POLICY:-compat32}; floor = one cp process copying ${n} drafts + ${n} envelope-sized files)"
 # Times come from benches/timed.py (wait4 rusage, 1 ms shown); a 0.000 would make the ratio
