@@ -1,10 +1,11 @@
 //! The fast path of address-list parsing: the forms nearly every real field uses, read in one
 //! pass over the bytes without tokens.
 //!
-//! It accepts only a strict subset of RFC 5322 §3.4 (ASCII dot-atoms, display names of atoms
-//! and simple quoted strings, `<addr-spec>`, groups) and answers `None` for anything else, so
-//! that the full parser decides — and words every error. Where it answers, the result must be
-//! exactly the full parser's: a property test and the fuzz target compare the two.
+//! It accepts only a strict subset of RFC 5322 §3.4 (ASCII dot-atoms, display names of atoms,
+//! encoded words and simple quoted strings, `<addr-spec>`, groups, simple comments between
+//! addresses) and declines anything else, so that the full parser decides — and words every
+//! error. Where it answers, the result must be exactly the full parser's: a property test and
+//! the fuzz target compare the two.
 
 use super::Mailbox;
 use std::borrow::Cow;
