@@ -235,17 +235,6 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
     let roles = Roles::of(draft);
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
-    let address_fields = |f: &&Field| {
-        f.is(roles.from)
-            || f.is(roles.sender)
-            || f.is(roles.bcc)
-            || roles.to_cc.iter().any(|n| f.is(n))
-    };
-    let bytes: usize = fields
-        .iter()
-        .filter(address_fields)
-        .map(|f| f.raw.len())
-        .sum();
     let mut parser = ListParser::new();
     let mut boxes = Vec::new();
     // Checked as UTF-8 once for all fields (each check has a set-up cost); a header that is not
@@ -273,6 +262,7 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
                     return 0;
                 }
             };
+            out.reserve(boxes.len());
             let before = out.len();
             for m in &boxes {
                 match m.resolve(local_domain) {
@@ -341,8 +331,7 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
         }),
     }
 
-    // An address with its display name takes some 25 bytes: room for all, without regrowth.
-    let mut recipients = Vec::with_capacity(bytes / 24 + 1);
+    let mut recipients = Vec::new();
     for f in fields {
         let bcc = f.is(roles.bcc);
         if !bcc && !roles.to_cc.iter().any(|n| f.is(n)) {
