@@ -194,10 +194,11 @@ fn print_envelopes(c: &Composed, json: bool) -> Result {
 fn check(sources: &[Source]) -> Result {
     let mut failed: Option<u8> = None;
     let mut out = String::new();
+    let mut buf = Vec::new();
     for s in sources {
-        match s.read() {
-            Ok(bytes) => {
-                for f in envoi::check::check(&bytes, None) {
+        match s.read_into(&mut buf) {
+            Ok(n) => {
+                for f in envoi::check::check(&buf[..n], None) {
                     let line = if f.line > 0 {
                         format!("{}:", f.line)
                     } else {

@@ -54,13 +54,6 @@ impl Source {
             .map_or(Cow::Borrowed("stdin"), |s| s.to_string_lossy())
     }
 
-    pub fn read(&self) -> Result<Vec<u8>, Failure> {
-        let mut buf = Vec::new();
-        let n = self.read_into(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
     /// Reads the draft into `buf`, which may be longer than the draft; returns the draft's
     /// length. For many drafts in one run: the buffer is reused and stays initialised, and a
     /// small draft costs no `stat` for a size hint (`fs::read` makes one per file).

@@ -38,6 +38,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     let mut not_sent: Vec<String> = Vec::new();
     let mut stopped = false;
 
+    let mut buf = Vec::new();
     for s in &sources {
         if stopped {
             not_sent.push(s.display());
@@ -46,15 +47,15 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let bytes = match s.read() {
-            Ok(b) => b,
+        let bytes = match s.read_into(&mut buf) {
+            Ok(n) => &buf[..n],
             Err(f) => {
                 say(&mut out, f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
         };
-        let composed = match composer.compose(&bytes) {
+        let composed = match composer.compose(bytes) {
             Ok(c) => c,
             Err(e) => {
                 let f = Failure::compose(&s.display(), e);
