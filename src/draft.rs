@@ -188,45 +188,45 @@ pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
 pub struct Body<'a> {
     /// The body exactly as written.
     pub raw: &'a [u8],
-    /// How many line endings are a bare LF (each gains a CR on output).
-    bare_lf: usize,
+    /// Some line ends in a bare LF, so the output is a converted copy.
+    bare_lf: bool,
 }
 
 impl<'a> Body<'a> {
-    /// Checks line lengths (RFC 5322 §2.1.1) and counts bare LFs. `first_line` numbers errors.
+    /// Checks line lengths (RFC 5322 §2.1.1) and whether any line ends in a bare LF.
+    /// `first_line` numbers errors.
+    ///
+    /// Neither question needs every line: a cheap check ([`lines_fit`]) settles the lengths of
+    /// nearly every body, and the LF question ends at the first bare LF, which for an LF draft
+    /// is its first line end. Only a body that may hold a long line is walked line by line, to
+    /// find and number it.
     pub fn check(raw: &'a [u8], first_line: usize) -> Result<Body<'a>, Finding> {
-        let mut bare_lf = 0;
-        let mut start = 0;
-        let mut line = first_line;
-        let too_long = |len: usize, line: usize| Finding {
-            line,
-            problem: Problem::LineTooLong { len },
-        };
-        for nl in crate::scan::lfs(raw) {
-            let cr = nl > start && raw[nl - 1] == b'\r';
-            bare_lf += usize::from(!cr);
-            let len = nl - start - usize::from(cr);
-            if len > MAX_LINE {
-                return Err(too_long(len, line));
-            }
-            start = nl + 1;
-            line += 1;
+        if !lines_fit(raw)
+            && let Some(e) = long_line(raw, first_line)
+        {
+            return Err(e);
         }
-        if raw.len() - start > MAX_LINE {
-            return Err(too_long(raw.len() - start, line));
-        }
-        Ok(Body { raw, bare_lf })
+        Ok(Body {
+            raw,
+            bare_lf: crate::scan::bare_lf_masks(raw).any(|m| m != 0),
+        })
     }
 
-    /// Length once every line ending is CRLF.
+    /// Length once every line ending is CRLF. Counts the bare LFs, so it reads the whole body.
     pub fn crlf_len(&self) -> usize {
-        self.raw.len() + self.bare_lf
+        if !self.bare_lf {
+            return self.raw.len();
+        }
+        let bare: u32 = crate::scan::bare_lf_masks(self.raw)
+            .map(u64::count_ones)
+            .sum();
+        self.raw.len() + bare as usize
     }
 
     /// The body with CRLF line endings, borrowed when it already has them. A last line without a
     /// line ending stays without one: the bytes are the user's.
     pub fn to_crlf(&self) -> Cow<'a, [u8]> {
-        if self.bare_lf == 0 {
+        if !self.bare_lf {
             return Cow::Borrowed(self.raw);
         }
         let mut out = Vec::with_capacity(self.crlf_len());
@@ -236,7 +236,7 @@ impl<'a> Body<'a> {
 
     /// Appends the CRLF body to `out`.
     pub fn push_crlf(&self, out: &mut Vec<u8>) {
-        if self.bare_lf == 0 {
+        if !self.bare_lf {
             out.extend_from_slice(self.raw);
             return;
         }
@@ -245,13 +245,13 @@ impl<'a> Body<'a> {
 
     /// Writes the CRLF body, converting through a 64 KiB buffer so memory stays flat.
     pub fn write_crlf(&self, w: &mut dyn Write) -> io::Result<()> {
-        if self.bare_lf == 0 {
+        if !self.bare_lf {
             return w.write_all(self.raw);
         }
         const CHUNK: usize = 64 * 1024;
         // Sized to the body when it is small: a 64 KiB allocation per message would cost more
         // than the conversion (freeing it makes malloc consolidate its free lists).
-        let mut buf = Vec::with_capacity(self.crlf_len().min(CHUNK + CHUNK / 8));
+        let mut buf = Vec::with_capacity(self.raw.len().min(CHUNK) + CHUNK / 8);
         let mut rest = self.raw;
         while !rest.is_empty() {
             // Cut after a LF so a CRLF pair is never split between chunks.
@@ -266,6 +266,42 @@ impl<'a> Body<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether every line of `raw` is at most [`MAX_LINE`] octets, or maybe not (false). A line
+/// starting at `s` fits when an LF lies within the next `MAX_LINE + 1` bytes, so the search
+/// jumps to the last LF of that window (`memrchr`, which finds one near the window's end) and
+/// looks at a few dozen bytes per 999 instead of at every line. Unsure only when a window has
+/// no LF: a long line, or a line of exactly 998 octets and CRLF.
+fn lines_fit(raw: &[u8]) -> bool {
+    let mut s = 0;
+    while raw.len() - s > MAX_LINE {
+        match memchr::memrchr(b'\n', &raw[s..s + MAX_LINE + 1]) {
+            Some(i) => s += i + 1,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The first line of `raw` over [`MAX_LINE`] octets (its CRLF or LF not counted), numbered from
+/// `first_line`.
+fn long_line(raw: &[u8], first_line: usize) -> Option<Finding> {
+    let too_long = |len: usize, line: usize| Finding {
+        line,
+        problem: Problem::LineTooLong { len },
+    };
+    let mut start = 0;
+    let mut line = first_line;
+    for nl in crate::scan::lfs(raw) {
+        let len = nl - start - usize::from(nl > start && raw[nl - 1] == b'\r');
+        if len > MAX_LINE {
+            return Some(too_long(len, line));
+        }
+        start = nl + 1;
+        line += 1;
+    }
+    (raw.len() - start > MAX_LINE).then(|| too_long(raw.len() - start, line))
 }
 
 #[cfg(test)]
@@ -342,5 +378,46 @@ mod tests {
         let mut v = Vec::new();
         push_crlf(&mut v, b"A: b\n c");
         assert_eq!(v, b"A: b\r\n c\r\n");
+    }
+
+    /// The quick length check and the bare-LF flag against a line-by-line walk: lines of every
+    /// length around the limit, LF and CRLF, at every position.
+    #[test]
+    fn body_check_equals_a_line_by_line_walk() {
+        let mut x: u32 = 0x2545_f491;
+        let mut rnd = |n: u32| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x % n
+        };
+        for _ in 0..3000 {
+            let mut raw = Vec::new();
+            for _ in 0..rnd(6) {
+                let len = match rnd(3) {
+                    0 => rnd(80),
+                    1 => 990 + rnd(12),
+                    _ => rnd(1200),
+                } as usize;
+                raw.extend(std::iter::repeat_n(b'x', len));
+                match rnd(4) {
+                    0 => raw.extend_from_slice(b"\r\n"),
+                    1 => {}
+                    _ => raw.push(b'\n'),
+                }
+            }
+            let walked = long_line(&raw, 3);
+            match Body::check(&raw, 3) {
+                Ok(b) => {
+                    assert_eq!(walked, None);
+                    let bare = (0..raw.len())
+                        .filter(|&i| raw[i] == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+                        .count();
+                    assert_eq!(b.bare_lf, bare > 0);
+                    assert_eq!(b.crlf_len(), raw.len() + bare);
+                }
+                Err(e) => assert_eq!(Some(e), walked),
+            }
+        }
     }
 }

@@ -97,6 +97,26 @@ impl Iterator for Positions<'_> {
     }
 }
 
+/// For each 64-byte chunk of `bytes`, in order, a mask of its bare LFs (those not preceded by
+/// CR, including a CR at the end of the previous chunk).
+pub fn bare_lf_masks(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let mut carry = 0;
+    bytes.chunks(64).map(move |c| {
+        let (lf, cr) = match <&[u8; 64]>::try_from(c) {
+            Ok(c) => (mask64(c, b'\n'), mask64(c, b'\r')),
+            Err(_) => {
+                // The tail, padded with bytes that are neither CR nor LF.
+                let mut p = [0; 64];
+                p[..c.len()].copy_from_slice(c);
+                (mask64(&p, b'\n'), mask64(&p, b'\r'))
+            }
+        };
+        let bare = lf & !((cr << 1) | carry);
+        carry = cr >> 63;
+        bare
+    })
+}
+
 /// Appends `raw` with every line ending made CRLF (a bare LF gains a CR; CRLF is kept). A last
 /// line without a line ending stays without one.
 ///
@@ -246,6 +266,32 @@ mod tests {
                 lf_to_crlf_lines(&raw, &mut b);
                 assert_eq!(a, b, "{:?}", raw.escape_ascii().to_string());
             }
+        }
+    }
+
+    #[test]
+    fn bare_lf_masks_mark_each_lf_without_a_cr_before_it() {
+        let mut x: u32 = 0x9e37_79b9;
+        for len in 0..300 {
+            let raw: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    [b'\n', b'\r', b'a'][(x % 3) as usize]
+                })
+                .collect();
+            let naive: Vec<usize> = (0..len)
+                .filter(|&i| raw[i] == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
+                .collect();
+            let mut found = Vec::new();
+            for (k, mut m) in bare_lf_masks(&raw).enumerate() {
+                while m != 0 {
+                    found.push(k * 64 + m.trailing_zeros() as usize);
+                    m &= m - 1;
+                }
+            }
+            assert_eq!(found, naive, "{:?}", raw.escape_ascii().to_string());
         }
     }
 }

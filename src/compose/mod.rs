@@ -49,7 +49,7 @@ impl Composed<'_> {
     /// messages, with one buffer reused for all of them.
     pub fn push_message(&self, i: usize, out: &mut Vec<u8>) {
         let h = &self.submissions[i].header;
-        out.reserve(h.len() + self.body.crlf_len());
+        out.reserve(h.len() + self.body.raw.len());
         out.extend_from_slice(h);
         self.body.push_crlf(out);
     }
