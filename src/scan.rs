@@ -242,19 +242,22 @@ mod tests {
         assert_eq!(v, b"a\r\nb\r\n\r\nc");
     }
 
-    /// The 16-byte version against the line-by-line one: every length up to a few blocks, LFs,
-    /// CRs and CRLFs at every offset (block edges included), and a non-empty output buffer.
+    /// The 16-byte version against the line-by-line one: every length up to a few blocks, short
+    /// and long lines, LFs, CRs and CRLFs at every offset (block edges included), and a
+    /// non-empty output buffer. Dense line ends also exercise the mid-loop `reserve`.
     #[test]
     fn block_conversion_equals_line_conversion() {
         let mut x: u32 = 0x1234_5678;
-        for len in 0..200 {
-            for _ in 0..40 {
+        for len in 0..400 {
+            for round in 0..40 {
+                // One line end per 5 bytes, per 75 or per 300: lines shorter and longer than a block.
+                let per = [10, 150, 600][round % 3];
                 let raw: Vec<u8> = (0..len)
                     .map(|_| {
                         x ^= x << 13;
                         x ^= x >> 17;
                         x ^= x << 5;
-                        match x % 10 {
+                        match x % per {
                             0 | 1 => b'\n',
                             2 => b'\r',
                             _ => b'a' + (x % 26) as u8,
