@@ -1,7 +1,8 @@
 //! Arbitrary bytes through the whole pipeline: parse, compose under every Bcc policy, and lint.
 //! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
 //! address of a blind recipient in a copy that visible recipients get). Every header value also
-//! goes through both address parsers, whose answers must be identical.
+//! goes through both address parsers, whose answers must be identical, and the body check is
+//! compared with a plain split into lines.
 #![no_main]
 
 use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
@@ -14,6 +15,29 @@ fuzz_target!(|data: &[u8]| {
         None => (0, data),
     };
     if let Ok(d) = envoi::Draft::parse(draft) {
+        // The body check's shortcuts against a plain split: too long exactly when some line
+        // (CR of a CRLF not counted) is over 998 octets; CRLF length = length + bare LFs.
+        let mut lines = d.body.split(|&b| b == b'\n').peekable();
+        let mut longest = 0;
+        while let Some(l) = lines.next() {
+            let terminated = lines.peek().is_some();
+            let l = if terminated {
+                l.strip_suffix(b"\r").unwrap_or(l)
+            } else {
+                l
+            };
+            longest = longest.max(l.len());
+        }
+        let bare = (0..d.body.len())
+            .filter(|&i| d.body[i] == b'\n' && (i == 0 || d.body[i - 1] != b'\r'))
+            .count();
+        match envoi::draft::Body::check(d.body, d.body_line) {
+            Ok(b) => {
+                assert!(longest <= envoi::draft::MAX_LINE);
+                assert_eq!(b.crlf_len(), d.body.len() + bare);
+            }
+            Err(_) => assert!(longest > envoi::draft::MAX_LINE),
+        }
         for f in &d.fields {
             if let Ok(v) = std::str::from_utf8(f.value()) {
                 let mut p = envoi::address::ListParser::new();
