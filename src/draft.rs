@@ -206,20 +206,19 @@ impl<'a> Body<'a> {
     /// Checks line lengths (RFC 5322 §2.1.1) and whether any line ends in a bare LF.
     /// `first_line` numbers errors.
     ///
-    /// Neither question needs every line: a cheap check ([`lines_fit`]) settles the lengths of
-    /// nearly every body, and the LF question ends at the first bare LF, which for an LF draft
-    /// is its first line end. Only a body that may hold a long line is walked line by line, to
-    /// find and number it.
+    /// A body of up to 64 KiB (nearly every message, and in cache once read) needs neither
+    /// question answered line by line: [`lines_fit`] settles the lengths in a few probes, and
+    /// the LF question ends at the first bare LF, which for an LF draft is its first line end.
+    /// A larger body is walked once, in order: the probes jump a kilobyte at a time, and out of
+    /// cache each one waits for memory (measured: 10 ms for 50 MB, three times the walk).
     pub fn check(raw: &'a [u8], first_line: usize) -> Result<Body<'a>, Finding> {
-        if !lines_fit(raw)
-            && let Some(e) = long_line(raw, first_line)
-        {
-            return Err(e);
-        }
-        Ok(Body {
-            raw,
-            bare_lf: crate::scan::bare_lf_masks(raw).any(|m| m != 0),
-        })
+        const PROBED: usize = 64 * 1024;
+        let bare_lf = if raw.len() <= PROBED && lines_fit(raw) {
+            crate::scan::bare_lf_masks(raw).any(|m| m != 0)
+        } else {
+            walk(raw, first_line)?
+        };
+        Ok(Body { raw, bare_lf })
     }
 
     /// Length once every line ending is CRLF. Counts the bare LFs, so it reads the whole body.
@@ -294,24 +293,30 @@ fn lines_fit(raw: &[u8]) -> bool {
     true
 }
 
-/// The first line of `raw` over [`MAX_LINE`] octets (its CRLF or LF not counted), numbered from
-/// `first_line`.
-fn long_line(raw: &[u8], first_line: usize) -> Option<Finding> {
+/// Every line of `raw`, in order: the first one over [`MAX_LINE`] octets (its CRLF or LF not
+/// counted, numbered from `first_line`) as an error, else whether any line ends in a bare LF.
+fn walk(raw: &[u8], first_line: usize) -> Result<bool, Finding> {
     let too_long = |len: usize, line: usize| Finding {
         line,
         problem: Problem::LineTooLong { len },
     };
+    let mut bare_lf = false;
     let mut start = 0;
     let mut line = first_line;
     for nl in crate::scan::lfs(raw) {
-        let len = nl - start - usize::from(nl > start && raw[nl - 1] == b'\r');
+        let cr = nl > start && raw[nl - 1] == b'\r';
+        bare_lf |= !cr;
+        let len = nl - start - usize::from(cr);
         if len > MAX_LINE {
-            return Some(too_long(len, line));
+            return Err(too_long(len, line));
         }
         start = nl + 1;
         line += 1;
     }
-    (raw.len() - start > MAX_LINE).then(|| too_long(raw.len() - start, line))
+    if raw.len() - start > MAX_LINE {
+        return Err(too_long(raw.len() - start, line));
+    }
+    Ok(bare_lf)
 }
 
 #[cfg(test)]
@@ -416,17 +421,17 @@ mod tests {
                     _ => raw.push(b'\n'),
                 }
             }
-            let walked = long_line(&raw, 3);
+            let walked = walk(&raw, 3);
             match Body::check(&raw, 3) {
                 Ok(b) => {
-                    assert_eq!(walked, None);
                     let bare = (0..raw.len())
                         .filter(|&i| raw[i] == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
                         .count();
+                    assert_eq!(walked, Ok(bare > 0));
                     assert_eq!(b.bare_lf, bare > 0);
                     assert_eq!(b.crlf_len(), raw.len() + bare);
                 }
-                Err(e) => assert_eq!(Some(e), walked),
+                Err(e) => assert_eq!(Err(e), walked),
             }
         }
     }
@@ -463,5 +468,22 @@ mod tests {
                 line.escape_ascii().to_string()
             );
         }
+    }
+
+    /// Bodies past the probing limit take the walk: the same answers, line numbers included.
+    #[test]
+    fn large_bodies_are_walked_with_the_same_answers() {
+        let line = |eol: &str| "x".repeat(70) + eol;
+        let crlf: String = (0..2000).map(|_| line("\r\n")).collect();
+        assert!(crlf.len() > 64 * 1024);
+        let b = Body::check(crlf.as_bytes(), 1).unwrap();
+        assert!(!b.bare_lf);
+        assert_eq!(b.crlf_len(), crlf.len());
+        let mut lf: String = (0..2000).map(|_| line("\n")).collect();
+        assert!(Body::check(lf.as_bytes(), 1).unwrap().bare_lf);
+        lf.insert_str(71 * 1500, &"y".repeat(999));
+        let e = Body::check(lf.as_bytes(), 10).unwrap_err();
+        assert_eq!(e.line, 1510);
+        assert_eq!(e.problem, Problem::LineTooLong { len: 999 + 70 });
     }
 }
