@@ -260,7 +260,8 @@ impl<'a> Body<'a> {
         const CHUNK: usize = 64 * 1024;
         // Sized to the body when it is small: a 64 KiB allocation per message would cost more
         // than the conversion (freeing it makes malloc consolidate its free lists).
-        let mut buf = Vec::with_capacity(self.raw.len().min(CHUNK) + CHUNK / 8);
+        let cap = self.raw.len().min(CHUNK);
+        let mut buf = Vec::with_capacity(cap + cap / 8);
         let mut rest = self.raw;
         while !rest.is_empty() {
             // Cut after a LF so a CRLF pair is never split between chunks.
