@@ -207,7 +207,7 @@ impl<'a> Body<'a> {
     /// `first_line` numbers errors.
     ///
     /// A body of up to 64 KiB (nearly every message, and in cache once read) needs neither
-    /// question answered line by line: [`lines_fit`] settles the lengths in a few probes, and
+    /// question answered line by line: `lines_fit` settles the lengths in a few probes, and
     /// the LF question ends at the first bare LF, which for an LF draft is its first line end.
     /// A larger body is walked once, in order: the probes jump a kilobyte at a time, and out of
     /// cache each one waits for memory (measured: 10 ms for 50 MB, three times the walk).
