@@ -236,7 +236,9 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
     let mut findings = Vec::new();
     let fields = roles.scope(draft);
     let mut parser = ListParser::new();
-    let mut boxes = Vec::new();
+    // Sized for the usual handful of mailboxes per field: grown from empty, it was reallocated
+    // in most drafts (callgrind).
+    let mut boxes = Vec::with_capacity(8);
     // Checked as UTF-8 once for all fields (each check has a set-up cost); a header that is not
     // UTF-8 is checked field by field, so that the error names the field.
     let header = std::str::from_utf8(&draft.source[..draft.source.len() - draft.body.len()]).ok();
@@ -331,7 +333,8 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
         }),
     }
 
-    let mut recipients = Vec::new();
+    // Likewise for the recipients of all fields together.
+    let mut recipients = Vec::with_capacity(8);
     for f in fields {
         let bcc = f.is(roles.bcc);
         if !bcc && !roles.to_cc.iter().any(|n| f.is(n)) {
