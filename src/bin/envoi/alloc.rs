@@ -18,6 +18,27 @@ fn plain(l: &Layout) -> bool {
     l.align() <= std::mem::size_of::<usize>() && l.align() <= l.size()
 }
 
+/// A new block for `l` from the plain function when that aligns enough, else the aligned one.
+///
+/// # Safety
+/// As `GlobalAlloc::alloc`: `l` has a non-zero size.
+#[inline(always)]
+unsafe fn fresh(
+    l: Layout,
+    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    // SAFETY: both are mimalloc's allocation functions, sound for any size and power-of-two
+    // alignment; see the impl below for why the plain one aligns enough when `plain` holds.
+    unsafe {
+        if plain(&l) {
+            plain_fn(l.size()).cast()
+        } else {
+            aligned_fn(l.size(), l.align()).cast()
+        }
+    }
+}
+
 // SAFETY: every call forwards to mimalloc's documented C API, which returns null on failure (as
 // GlobalAlloc requires) and memory aligned to `l.align()`: through the `_aligned` functions, or,
 // when `plain` holds, because mimalloc aligns every block to a word and the layout asks for no
@@ -26,25 +47,13 @@ unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         // SAFETY: see the impl.
-        unsafe {
-            if plain(&l) {
-                mi::mi_malloc(l.size()).cast()
-            } else {
-                mi::mi_malloc_aligned(l.size(), l.align()).cast()
-            }
-        }
+        unsafe { fresh(l, mi::mi_malloc, mi::mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         // SAFETY: see the impl.
-        unsafe {
-            if plain(&l) {
-                mi::mi_zalloc(l.size()).cast()
-            } else {
-                mi::mi_zalloc_aligned(l.size(), l.align()).cast()
-            }
-        }
+        unsafe { fresh(l, mi::mi_zalloc, mi::mi_zalloc_aligned) }
     }
 
     #[inline]
