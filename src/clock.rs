@@ -18,10 +18,31 @@ pub const UNIX_RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_
 
 impl Now {
     /// The moment in RFC 5322 §3.3 form, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`: the same text
-    /// as chrono's `to_rfc2822`, written by hand because it runs once per message and chrono's
-    /// formatter cost more than the rest of the header edits. A moment outside [`UNIX_RANGE`]
-    /// is clamped to it.
+    /// as chrono's `to_rfc2822`. A moment outside [`UNIX_RANGE`] is clamped to it.
     pub fn rfc5322(&self) -> String {
+        self.rfc5322_text().as_str().to_owned()
+    }
+
+    /// [`Now::rfc5322`] without allocating. Written by hand because it runs once per message
+    /// and chrono's formatter cost more than the rest of the header edits; the last moment's
+    /// text is kept per thread, because a batch composes hundreds of messages per second.
+    pub fn rfc5322_text(&self) -> DateText {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<((i64, i32), DateText)>> =
+                const { std::cell::Cell::new(None) };
+        }
+        let key = (self.unix, self.offset);
+        LAST.with(|last| match last.get() {
+            Some((k, text)) if k == key => text,
+            _ => {
+                let text = self.format_rfc5322();
+                last.set(Some((key, text)));
+                text
+            }
+        })
+    }
+
+    fn format_rfc5322(&self) -> DateText {
         const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -37,7 +58,6 @@ impl Now {
         let days = local.div_euclid(86_400);
         let secs = local.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        // Filled in place: one allocation, no per-character pushes.
         let mut t = *b"Thu, 01 Jan 1970 00:00:00 +0000";
         t[..3].copy_from_slice(DAYS[days.rem_euclid(7) as usize].as_bytes());
         put_2(&mut t[5..7], day);
@@ -52,11 +72,26 @@ impl Now {
         put_2(&mut t[27..29], off / 60);
         put_2(&mut t[29..31], off % 60);
         // RFC 5322 §3.3: the day is 1*2DIGIT; chrono writes it without a leading zero.
-        let text = std::str::from_utf8(&t).expect("the template and digits are ASCII");
-        let mut out = String::with_capacity(text.len());
-        out.push_str(if day < 10 { &text[..5] } else { &text[..6] });
-        out.push_str(&text[6..]);
-        out
+        if day < 10 {
+            t.copy_within(6.., 5);
+            DateText { bytes: t, len: 30 }
+        } else {
+            DateText { bytes: t, len: 31 }
+        }
+    }
+}
+
+/// The text of a Date field, kept inline: `Thu, 1 Jan 1970 00:00:00 +0000` is 30 or 31 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateText {
+    bytes: [u8; 31],
+    len: u8,
+}
+
+impl DateText {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)])
+            .expect("the template, names and digits are ASCII")
     }
 }
 
@@ -203,6 +238,30 @@ mod tests {
             offset: -5 * 3600,
         };
         assert_eq!(n.rfc5322(), "Tue, 14 Nov 2023 17:13:20 -0500");
+    }
+
+    /// The per-thread memo answers for the moment asked, not the one before: the same second
+    /// in another zone, the next second, and back.
+    #[test]
+    fn remembered_text_is_the_moments_own() {
+        let at = |unix, offset| Now {
+            unix,
+            nanos: 7,
+            offset,
+        };
+        for n in [
+            at(1_700_000_000, 0),
+            at(1_700_000_000, 0),
+            at(1_700_000_000, 3600),
+            at(1_700_000_001, 3600),
+            at(1_700_000_000, 0),
+        ] {
+            assert_eq!(n.rfc5322_text(), n.format_rfc5322());
+        }
+        assert_eq!(
+            at(1_700_000_000, 3600).rfc5322(),
+            "Tue, 14 Nov 2023 23:13:20 +0100"
+        );
     }
 
     /// The hand-written formatter against chrono, over the whole range and odd offsets.

@@ -153,9 +153,11 @@ impl Composer {
         };
         let mut added = Vec::with_capacity(160);
         let mut resent_added = Vec::new();
+        // Memoised per thread, so cheap even when a field already has its date.
+        let text = now.rfc5322_text();
+        let date = self.opts.date.as_deref().unwrap_or(text.as_str());
         if !has("Date") {
-            let date = self.opts.date.clone().unwrap_or_else(|| now.rfc5322());
-            push_field(&mut added, "Date", &date);
+            push_field(&mut added, "Date", date);
         }
         let message_id = match draft.fields_named("Message-ID").next() {
             Some(f) => String::from_utf8_lossy(f.value()).trim().to_owned(),
@@ -174,8 +176,7 @@ impl Composer {
         if let Some(block) = &an.roles.resent {
             let in_block = |n: &str| draft.fields[block.clone()].iter().any(|f| f.is(n));
             if !in_block("Resent-Date") {
-                let date = self.opts.date.clone().unwrap_or_else(|| now.rfc5322());
-                push_field(&mut resent_added, "Resent-Date", &date);
+                push_field(&mut resent_added, "Resent-Date", date);
             }
             if !in_block("Resent-Message-ID") {
                 let id = self
