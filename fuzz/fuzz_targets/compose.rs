@@ -1,8 +1,8 @@
 //! Arbitrary bytes through the whole pipeline: parse, compose under every Bcc policy, and lint.
 //! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
-//! address of a blind recipient in a copy that visible recipients get). Every header value also
-//! goes through both address parsers, whose answers must be identical, and the body check is
-//! compared with a plain split into lines.
+//! address of a blind recipient in a copy that visible recipients get, envelope JSON equal to
+//! serde_json's). Every header value also goes through both address parsers, whose answers must
+//! be identical, and the body check is compared with a plain split into lines.
 #![no_main]
 
 use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
@@ -80,6 +80,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(!c.submissions.is_empty());
     for (i, s) in c.submissions.iter().enumerate() {
         assert!(!s.envelope.to.is_empty());
+        // The hand-written JSON (with its shortcut for unquoted addresses) is serde_json's.
+        assert_eq!(
+            s.envelope.to_json(),
+            serde_json::to_string(&s.envelope).unwrap()
+        );
         let bytes = c.message(i);
         // Every LF in the output is part of a CRLF.
         for (k, &b) in bytes.iter().enumerate() {
