@@ -78,15 +78,22 @@ pub(super) fn dot_atom(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     // A leading dot, two dots together and a trailing dot make it no dot-atom; so does nothing.
     let mut prev_dot = true;
     let mut valid = true;
-    while let Some(&c) = b.get(i) {
-        match CLASS[c as usize] {
-            ATOM => prev_dot = false,
-            DOT => {
+    loop {
+        // Runs of atext between dots are most of every address: a tight loop for them.
+        let run = i;
+        while i < b.len() && CLASS[b[i] as usize] == ATOM {
+            i += 1;
+        }
+        if i > run {
+            prev_dot = false;
+        }
+        match b.get(i).map(|&c| CLASS[c as usize]) {
+            Some(DOT) => {
                 valid &= !prev_dot;
                 prev_dot = true;
             }
-            EQ if b.get(i + 1) == Some(&b'?') => return None,
-            EQ => prev_dot = false,
+            Some(EQ) if b.get(i + 1) == Some(&b'?') => return None,
+            Some(EQ) => prev_dot = false,
             _ => break,
         }
         i += 1;
