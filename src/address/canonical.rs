@@ -34,29 +34,7 @@ fn simple(local: &str, domain: &str) -> Option<Addr> {
     if fast::dot_atom(l, 0) != Some((l.len(), true)) {
         return None;
     }
-    // Labels: 1 to 63 letters, digits and inner hyphens (RFC 1035 §2.3.1, RFC 5890 §2.3.1).
-    let (mut label, mut last) = (0, b'.');
-    for (i, &c) in d.iter().enumerate() {
-        match LDH[c as usize] {
-            // An A-label must be checked as punycode: the long way.
-            LDH_ALNUM
-                if label == 0 && d[i..].len() > 4 && d[i..i + 4].eq_ignore_ascii_case(b"xn--") =>
-            {
-                return None;
-            }
-            LDH_ALNUM => {}
-            LDH_HYPHEN if label > 0 => {}
-            LDH_DOT if label > 0 && label <= 63 && last != b'-' => {
-                label = 0;
-                last = c;
-                continue;
-            }
-            _ => return None,
-        }
-        label += 1;
-        last = c;
-    }
-    if label == 0 || label > 63 || last == b'-' {
+    if !simple_domain(d) {
         return None;
     }
     let mut text = String::with_capacity(l.len() + 1 + d.len());
@@ -65,6 +43,50 @@ fn simple(local: &str, domain: &str) -> Option<Addr> {
     text.push_str(domain);
     text[l.len() + 1..].make_ascii_lowercase();
     Some(Addr { text, at: l.len() })
+}
+
+/// Whether `d` is a host name of 1 to 63 letters, digits and inner hyphens per label (RFC 1035
+/// §2.3.1, RFC 5890 §2.3.1) without A-labels, which must be checked as punycode (the long way).
+fn simple_domain(d: &[u8]) -> bool {
+    // Which classes occur, in one pass of a lookup and an OR per byte: most domains hold only
+    // letters, digits and dots, and then only the label lengths are left to check.
+    let seen = d.iter().fold(0, |seen, &c| seen | LDH_BIT[c as usize]);
+    if seen & LDH_BIT_BAD != 0 {
+        return false;
+    }
+    if seen & LDH_BIT_HYPHEN != 0 {
+        return simple_hyphenated_domain(d);
+    }
+    if seen & LDH_BIT_DOT == 0 {
+        return (1..=63).contains(&d.len());
+    }
+    d.split(|&c| c == b'.')
+        .all(|label| (1..=63).contains(&label.len()))
+}
+
+/// [`simple_domain`] for a name with hyphens: label by label, byte by byte.
+fn simple_hyphenated_domain(d: &[u8]) -> bool {
+    let (mut label, mut last) = (0, b'.');
+    for (i, &c) in d.iter().enumerate() {
+        match LDH[c as usize] {
+            LDH_ALNUM
+                if label == 0 && d[i..].len() > 4 && d[i..i + 4].eq_ignore_ascii_case(b"xn--") =>
+            {
+                return false;
+            }
+            LDH_ALNUM => {}
+            LDH_HYPHEN if label > 0 => {}
+            LDH_DOT if label > 0 && label <= 63 && last != b'-' => {
+                label = 0;
+                last = c;
+                continue;
+            }
+            _ => return false,
+        }
+        label += 1;
+        last = c;
+    }
+    label > 0 && label <= 63 && last != b'-'
 }
 
 fn invalid(local: &str, domain: &str, why: &'static str) -> AddressError {
@@ -185,6 +207,25 @@ const LDH: [u8; 256] = {
     t
 };
 
+/// The same classes as bits, for [`simple_domain`]'s one-pass OR.
+const LDH_BIT_BAD: u8 = 1;
+const LDH_BIT_HYPHEN: u8 = 2;
+const LDH_BIT_DOT: u8 = 4;
+const LDH_BIT: [u8; 256] = {
+    let mut t = [LDH_BIT_BAD; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match LDH[i] {
+            LDH_ALNUM => 0,
+            LDH_HYPHEN => LDH_BIT_HYPHEN,
+            LDH_DOT => LDH_BIT_DOT,
+            _ => LDH_BIT_BAD,
+        };
+        i += 1;
+    }
+    t
+};
+
 /// Checks LDH syntax and lengths; Ok(true) when some label is an A-label (`xn--`).
 fn check_ldh(d: &str) -> Result<bool, &'static str> {
     const EMPTY_OR_LONG: &str = "a domain label is empty or longer than 63 octets";
@@ -224,7 +265,10 @@ mod tests {
     /// The one-pass path for common addresses gives exactly what the general path gives.
     #[test]
     fn simple_agrees_with_general() {
-        const PARTS: [&str; 16] = [
+        const PARTS: [&str; 18] = [
+            // Two of these make a label longer than 63 octets.
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "a.",
             "a",
             "Bob",
             "x-y",
@@ -267,5 +311,35 @@ mod tests {
             simple_count > total / 50,
             "only {simple_count} of {total} took the simple path"
         );
+    }
+
+    /// Both paths at the length limits: a label of 63 octets is fine and 64 is not; a name of
+    /// 253 octets is fine and 254 is not (RFC 1035 §2.3.4).
+    #[test]
+    fn lengths_at_their_limits() {
+        let label = |n: usize| "a".repeat(n);
+        // Four labels and three dots: 3 * 63 + 3 + n octets in all.
+        let name = |n: usize| format!("{0}.{0}.{0}.{1}", label(63), label(n));
+        for (domain, ok) in [
+            (label(63), true),
+            (label(64), false),
+            (format!("{}.example", label(63)), true),
+            (format!("{}.example", label(64)), false),
+            (format!("x-{}.example", label(61)), true),
+            (format!("x-{}.example", label(62)), false),
+            (name(61), true),
+            (name(62), false),
+            (String::new(), false),
+            (".example".into(), false),
+            ("example.".into(), false),
+            ("a..example".into(), false),
+        ] {
+            let general = general("u", &domain);
+            assert_eq!(general.is_ok(), ok, "{domain}");
+            match simple("u", &domain) {
+                Some(a) => assert_eq!(Ok(a), general, "{domain}"),
+                None => assert!(!ok, "{domain} is simple but was declined"),
+            }
+        }
     }
 }
