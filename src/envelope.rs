@@ -231,6 +231,15 @@ fn value_str<'a>(draft: &Draft<'a>, header: Option<&'a str>, f: &Field<'a>) -> O
     }
 }
 
+/// A mailbox as written, unfolded (RFC 5322 §2.2.3) so that it can be written back on one line.
+fn unfolded(w: &str) -> String {
+    if memchr::memchr2(b'\r', b'\n', w.as_bytes()).is_some() {
+        w.replace(['\r', '\n'], "")
+    } else {
+        w.to_owned()
+    }
+}
+
 /// What the header says about the envelope, plus every problem found on the way.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -284,11 +293,11 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
             for m in &boxes {
                 match m.resolve(local_domain) {
                     Ok(addr) => {
-                        let written = match &value[m.range.clone()] {
-                            _ if !bcc => String::new(),
-                            // Unfolded (RFC 5322 §2.2.3), so it can be written back on one line.
-                            w if w.contains(['\r', '\n']) => w.replace(['\r', '\n'], ""),
-                            w => w.to_owned(),
+                        // Only Bcc needs it: the slice is not even cut for the others.
+                        let written = if bcc {
+                            unfolded(&value[m.range.clone()])
+                        } else {
+                            String::new()
                         };
                         out.push(Recipient { addr, bcc, written });
                     }

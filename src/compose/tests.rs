@@ -220,6 +220,24 @@ fn split_each_names_each_recipient_once_as_first_written() {
 }
 
 #[test]
+fn split_each_unfolds_a_mailbox_written_over_two_lines() {
+    for eol in ["\n", "\r\n"] {
+        let draft = format!(
+            "From: a@x.example{eol}To: v@y.example{eol}Bcc: Carl{eol} Example <carl@y.example>{eol}{eol}hi{eol}"
+        );
+        let c = policy(BccPolicy::SplitEach)
+            .compose(draft.as_bytes())
+            .unwrap();
+        assert_eq!(rcpts(&c.submissions[1]), ["carl@y.example"]);
+        assert!(
+            text(&c, 1).contains("\r\nBcc: Carl Example <carl@y.example>\r\n"),
+            "{}",
+            text(&c, 1)
+        );
+    }
+}
+
+#[test]
 fn split_with_only_blind_recipients_makes_no_empty_submission() {
     for p in [BccPolicy::Split, BccPolicy::SplitEach] {
         let c = policy(p)
