@@ -280,8 +280,8 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
             };
             let parsed = value_str(draft, header, f)
                 .ok_or(AddressError::NotUtf8)
-                .and_then(|value| parser.parse_into(value, &mut boxes).map(|()| value));
-            let value = match parsed {
+                .and_then(|value| Ok((value, parser.parse_read(value, &mut boxes)?)));
+            let (value, fast) = match parsed {
                 Ok(v) => v,
                 Err(e) => {
                     findings.push(bad(e));
@@ -291,7 +291,7 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
             out.reserve(boxes.len());
             let before = out.len();
             for m in &boxes {
-                match m.resolve(local_domain) {
+                match m.resolve_read(local_domain, fast) {
                     Ok(addr) => {
                         // Only Bcc needs it: the slice is not even cut for the others.
                         let written = if bcc {

@@ -25,13 +25,17 @@ fn is_dot_atom(s: &str) -> bool {
 /// Nearly every address: an ASCII dot-atom at an ASCII host name without A-labels. Nothing to
 /// quote and no IDNA; each part checked in one pass. None sends the
 /// address the long way, which also words every error.
-fn simple(local: &str, domain: &str) -> Option<Addr> {
+/// `local_is_dot_atom`: the caller has seen the local part to be a whole ASCII dot-atom (the
+/// fast parser has, for every mailbox it reads), so it is not scanned again.
+fn simple(local: &str, domain: &str, local_is_dot_atom: bool) -> Option<Addr> {
     let (l, d) = (local.as_bytes(), domain.as_bytes());
     if l.is_empty() || l.len() > 64 || d.len() > 253 {
         return None;
     }
     // The fast parser's scanner: a whole ASCII dot-atom (it declines `=?`, which is fine here).
-    if fast::dot_atom(l, 0) != Some((l.len(), true)) {
+    let is_dot_atom = || fast::dot_atom(l, 0) == Some((l.len(), true));
+    debug_assert!(!local_is_dot_atom || is_dot_atom(), "{local:?}");
+    if !local_is_dot_atom && !is_dot_atom() {
         return None;
     }
     if !simple_domain(d) {
@@ -98,7 +102,16 @@ fn invalid(local: &str, domain: &str, why: &'static str) -> AddressError {
 
 /// Validates both parts and puts them in canonical form (RFC 5321 §4.1.2, §4.5.3.1).
 pub(super) fn normalise(local: &str, domain: &str) -> Result<Addr, AddressError> {
-    match simple(local, domain) {
+    normalise_known(local, domain, false)
+}
+
+/// [`normalise`], told whether the local part is already known to be an ASCII dot-atom.
+pub(super) fn normalise_known(
+    local: &str,
+    domain: &str,
+    local_is_dot_atom: bool,
+) -> Result<Addr, AddressError> {
+    match simple(local, domain, local_is_dot_atom) {
         Some(addr) => Ok(addr),
         None => general(local, domain),
     }
@@ -302,7 +315,7 @@ mod tests {
             let local = word(4);
             let domain = word(6);
             total += 1;
-            if let Some(a) = simple(&local, &domain) {
+            if let Some(a) = simple(&local, &domain, false) {
                 simple_count += 1;
                 assert_eq!(Ok(a), general(&local, &domain), "{local:?} @ {domain:?}");
             }
@@ -336,7 +349,7 @@ mod tests {
         ] {
             let general = general("u", &domain);
             assert_eq!(general.is_ok(), ok, "{domain}");
-            match simple("u", &domain) {
+            match simple("u", &domain, false) {
                 Some(a) => assert_eq!(Ok(a), general, "{domain}"),
                 None => assert!(!ok, "{domain} is simple but was declined"),
             }

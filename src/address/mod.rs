@@ -7,7 +7,7 @@
 mod canonical;
 mod fast;
 
-use canonical::normalise;
+use canonical::{normalise, normalise_known};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -135,6 +135,19 @@ impl Mailbox<'_> {
         };
         normalise(&self.local, domain)
     }
+
+    /// [`Mailbox::resolve`] for a mailbox just read by [`ListParser::parse_read`] on its fast
+    /// path, whose local parts are ASCII dot-atoms: they are not scanned a second time.
+    pub(crate) fn resolve_read(
+        &self,
+        local_domain: Option<&str>,
+        fast: bool,
+    ) -> Result<Addr, AddressError> {
+        match (&self.domain, fast) {
+            (Some(d), true) => normalise_known(&self.local, d, true),
+            _ => self.resolve(local_domain),
+        }
+    }
 }
 
 /// Parses an address list (the value of To, Cc, Bcc, From, ...) into its mailboxes, group
@@ -196,12 +209,22 @@ impl ListParser {
         value: &'v str,
         out: &mut Vec<Mailbox<'v>>,
     ) -> Result<(), AddressError> {
+        self.parse_read(value, out).map(|_| ())
+    }
+
+    /// [`ListParser::parse_into`], also saying whether the fast path read the list (see
+    /// [`Mailbox::resolve_read`]).
+    pub(crate) fn parse_read<'v>(
+        &mut self,
+        value: &'v str,
+        out: &mut Vec<Mailbox<'v>>,
+    ) -> Result<bool, AddressError> {
         out.clear();
         if fast::parse_into(value, out) {
-            return Ok(());
+            return Ok(true);
         }
         *out = self.parse_full(value)?;
-        Ok(())
+        Ok(false)
     }
 
     /// Whether [`ListParser::parse`] reads `value` on its fast path (for tests).
