@@ -261,12 +261,26 @@ mod tests {
                         }
                     })
                     .collect();
-                let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
-                lf_to_crlf(&raw, &mut a);
-                lf_to_crlf_lines(&raw, &mut b);
-                assert_eq!(a, b, "{:?}", raw.escape_ascii().to_string());
+                agree(&raw);
             }
         }
+        // Every byte a line end, or CRLFs, or CRs: dense line ends (the most CRs to insert per
+        // block), and CR/LF pairs split by a block edge at every offset.
+        let lens = if cfg!(miri) { 0..70 } else { 0..300 };
+        for len in lens {
+            for unit in [&b"\n"[..], b"\r\n", b"\r", b"a\r", b"\n\r"] {
+                agree(&unit.repeat(len)[..len]);
+                agree(&[&b"x"[..], &unit.repeat(len)[..len]].concat());
+            }
+        }
+    }
+
+    /// The conversion gives the line-by-line result, appended after what `out` already held.
+    fn agree(raw: &[u8]) {
+        let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
+        lf_to_crlf(raw, &mut a);
+        lf_to_crlf_lines(raw, &mut b);
+        assert_eq!(a, b, "{:?}", raw.escape_ascii().to_string());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
 //! address of a blind recipient in a copy that visible recipients get, envelope JSON equal to
 //! serde_json's). Every header value also goes through both address parsers, whose answers must
-//! be identical, and the body check is compared with a plain split into lines.
+//! be identical; the body check is compared with a plain split into lines, and the CRLF
+//! conversion with a byte-by-byte one.
 #![no_main]
 
 use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
@@ -38,6 +39,21 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(_) => assert!(longest > envoi::draft::MAX_LINE),
         }
+        // The CRLF conversion against a byte-by-byte one: a CR before each LF without one, and
+        // CRLF after an unterminated last line.
+        let mut fast = Vec::new();
+        envoi::draft::push_crlf(&mut fast, d.body);
+        let mut slow = Vec::new();
+        for (i, &b) in d.body.iter().enumerate() {
+            if b == b'\n' && (i == 0 || d.body[i - 1] != b'\r') {
+                slow.push(b'\r');
+            }
+            slow.push(b);
+        }
+        if !d.body.is_empty() && !d.body.ends_with(b"\n") {
+            slow.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(fast, slow);
         for f in &d.fields {
             if let Ok(v) = std::str::from_utf8(f.value()) {
                 let mut p = envoi::address::ListParser::new();
