@@ -89,6 +89,7 @@ pub struct DateText {
 }
 
 impl DateText {
+    /// The text, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.bytes[..usize::from(self.len)])
             .expect("the template, names and digits are ASCII")

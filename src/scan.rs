@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(v, b"a\r\nb\r\n\r\nc");
     }
 
-    /// The 16-byte version against the line-by-line one: every length up to a few blocks, short
+    /// The block version against the line-by-line one: every length up to a few blocks, short
     /// and long lines, LFs, CRs and CRLFs at every offset (block edges included), and a
     /// non-empty output buffer. Dense line ends also exercise the mid-loop `reserve`.
     #[test]

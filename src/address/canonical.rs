@@ -23,8 +23,8 @@ fn is_dot_atom(s: &str) -> bool {
 }
 
 /// Nearly every address: an ASCII dot-atom at an ASCII host name without A-labels. Nothing to
-/// quote and no IDNA; each part checked in one pass. None sends the
-/// address the long way, which also words every error.
+/// quote and no IDNA, so each part takes a short check. None sends the address the long way,
+/// which also words every error.
 /// `local_is_dot_atom`: the caller has seen the local part to be a whole ASCII dot-atom (the
 /// fast parser has, for every mailbox it reads), so it is not scanned again.
 fn simple(local: &str, domain: &str, local_is_dot_atom: bool) -> Option<Addr> {
