@@ -97,6 +97,6 @@ awk -v pu="${user[python]}" -v eu="${user[envoi]}" -v ew="${wall[envoi]}" -v fw=
     eu_ = (eu > 0) ? eu : 0.001
     cpu = pu / eu_
     io = ew / fw
-    printf "python/envoi user CPU: %s%.0fx  (target >= 100x: %s)\n", (eu > 0) ? "" : ">= ", cpu, (cpu >= 100) ? "met" : "MISSED"
+    printf "python/envoi user CPU: %s%.1fx  (target >= 100x: %s)\n", (eu > 0) ? "" : ">= ", cpu, (cpu >= 100) ? "met" : "MISSED"
     printf "envoi/floor wall:      %.2fx  (target <= 2x: %s)\n", io, (io <= 2) ? "met" : "MISSED"
 }'
