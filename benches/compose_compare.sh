@@ -72,9 +72,12 @@ for ((r = 1; r <= rounds; r++)); do
     echo "round $r/$rounds done"
 done
 
-median() { # FILE COLUMN
-    cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
+median_of_lines() { # the median of the numbers on stdin
+    sort -g | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+median() { # FILE COLUMN
+    cut -d' ' -f"$2" "$1" | median_of_lines
 }
 
 echo
@@ -94,8 +97,7 @@ echo "(medians; python policy ${PY_POLICY:-compat32}; floor = one cp process cop
 # User + system CPU per run, as a median: for reference next to the user-only target, which
 # rests on a few timer ticks for envoi (see the top of this file).
 total() { # FILE
-    awk '{ printf "%.3f\n", $2 + $3 }' "$1" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    awk '{ printf "%.3f\n", $2 + $3 }' "$1" | median_of_lines
 }
 # Times come from benches/timed.py (wait4 rusage, 1 ms shown); a 0.000 would make the ratio
 # meaningless, so it counts as 1 ms and the ratio is shown as a lower bound.
