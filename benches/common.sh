@@ -27,3 +27,9 @@ build_envoi() {
     bin=$(cargo metadata --format-version 1 --no-deps |
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/envoi
 }
+
+# The median of the numbers on stdin, one per line (the mean of the middle two for an even count).
+median_of_lines() {
+    sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

@@ -72,10 +72,6 @@ for ((r = 1; r <= rounds; r++)); do
     echo "round $r/$rounds done"
 done
 
-median_of_lines() { # the median of the numbers on stdin
-    sort -g | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 median() { # FILE COLUMN
     cut -d' ' -f"$2" "$1" | median_of_lines
 }

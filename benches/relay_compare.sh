@@ -123,9 +123,8 @@ for ((r = 1; r <= rounds; r++)); do
     echo "round $r/$rounds done"
 done
 
-median() {
-    sort -g "$1" | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+median() { # FILE
+    median_of_lines <"$1"
 }
 
 echo
