@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "sendmail") {
         return finish(sendmail::run(&argv[2..]));
     }
-    let cli = match args::Cli::try_parse() {
+    // The arguments already collected, not collected again: a batch names thousands of drafts.
+    let cli = match args::Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
