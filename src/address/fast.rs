@@ -162,11 +162,24 @@ fn scan<'v>(value: &'v str, out: &mut Vec<Mailbox<'v>>) -> Option<()> {
     let mut i = skip_cfws(b, 0)?;
     while i < b.len() {
         let start = i;
-        if let Some((local, domain, end)) = addr_spec(value, i) {
-            out.push(mailbox(local, domain, start..end));
+        // One scan of the first word serves both readings: the local part of a bare addr-spec,
+        // or the first word of a display name (most mailboxes have one).
+        let word = dot_atom(b, i);
+        if let Some((at, true)) = word
+            && b.get(at) == Some(&b'@')
+        {
+            // A bad domain here would be declined by the display-name reading too (`@`
+            // cannot follow a phrase).
+            let (end, domain_ok) = dot_atom(b, at + 1)?;
+            if !domain_ok {
+                return None;
+            }
+            out.push(mailbox(&value[i..at], &value[at + 1..end], start..end));
             i = end;
         } else {
-            let j = phrase_end(b, i)?;
+            // The phrase goes on after its first word exactly as it would from `i`; a word
+            // holding `=?` (None) is read again as an encoded word.
+            let j = phrase_end(b, word.map_or(i, |(at, _)| at))?;
             match b.get(j) {
                 Some(b'<') => {
                     let (local, domain, end) = addr_spec(value, j + 1)?;
@@ -265,6 +278,10 @@ mod tests {
             "a@[192.0.2.1]",
             "< a@b.example >",
             "a..b@c.example",
+            // A good local part, then a domain that is no dot-atom.
+            "a@b..example",
+            "a@.example",
+            "a@b.example=?x",
             "jösé@x.example",
             "\"x\\\"y\" <a@b.example>",
             "G: H: a@b.example;;",
