@@ -52,20 +52,25 @@ fn simple(local: &str, domain: &str, local_is_dot_atom: bool) -> Option<Addr> {
 /// Whether `d` is a host name of 1 to 63 letters, digits and inner hyphens per label (RFC 1035
 /// §2.3.1, RFC 5890 §2.3.1) without A-labels, which must be checked as punycode (the long way).
 fn simple_domain(d: &[u8]) -> bool {
-    // Which classes occur, in one pass of a lookup and an OR per byte: most domains hold only
-    // letters, digits and dots, and then only the label lengths are left to check.
-    let seen = d.iter().fold(0, |seen, &c| seen | LDH_BIT[c as usize]);
+    // One pass: which classes occur (a lookup and an OR per byte), and whether every label is
+    // 1 to 63 octets. Most domains hold only letters, digits and dots, and then that is all.
+    let (mut seen, mut label, mut lengths_ok) = (0, 0usize, true);
+    for &c in d {
+        seen |= LDH_BIT[c as usize];
+        if c == b'.' {
+            lengths_ok &= (1..=63).contains(&label);
+            label = 0;
+        } else {
+            label += 1;
+        }
+    }
     if seen & LDH_BIT_BAD != 0 {
         return false;
     }
     if seen & LDH_BIT_HYPHEN != 0 {
         return simple_hyphenated_domain(d);
     }
-    if seen & LDH_BIT_DOT == 0 {
-        return (1..=63).contains(&d.len());
-    }
-    d.split(|&c| c == b'.')
-        .all(|label| (1..=63).contains(&label.len()))
+    lengths_ok && (1..=63).contains(&label)
 }
 
 /// [`simple_domain`] for a name with hyphens: label by label, byte by byte.
@@ -220,18 +225,17 @@ const LDH: [u8; 256] = {
     t
 };
 
-/// The same classes as bits, for [`simple_domain`]'s one-pass OR.
+/// The same classes as bits, for [`simple_domain`]'s one-pass OR (letters, digits and dots
+/// have none: dots are counted on the way).
 const LDH_BIT_BAD: u8 = 1;
 const LDH_BIT_HYPHEN: u8 = 2;
-const LDH_BIT_DOT: u8 = 4;
 const LDH_BIT: [u8; 256] = {
     let mut t = [LDH_BIT_BAD; 256];
     let mut i = 0;
     while i < 256 {
         t[i] = match LDH[i] {
-            LDH_ALNUM => 0,
+            LDH_ALNUM | LDH_DOT => 0,
             LDH_HYPHEN => LDH_BIT_HYPHEN,
-            LDH_DOT => LDH_BIT_DOT,
             _ => LDH_BIT_BAD,
         };
         i += 1;
