@@ -38,20 +38,21 @@ fn simple(local: &str, domain: &str, local_is_dot_atom: bool) -> Option<Addr> {
     if !local_is_dot_atom && !is_dot_atom() {
         return None;
     }
-    if !simple_domain(d) {
-        return None;
-    }
+    let has_upper = simple_domain(d)?;
     let mut text = String::with_capacity(l.len() + 1 + d.len());
     text.push_str(local);
     text.push('@');
     text.push_str(domain);
-    text[l.len() + 1..].make_ascii_lowercase();
+    if has_upper {
+        text[l.len() + 1..].make_ascii_lowercase();
+    }
     Some(Addr { text, at: l.len() })
 }
 
 /// Whether `d` is a host name of 1 to 63 letters, digits and inner hyphens per label (RFC 1035
-/// §2.3.1, RFC 5890 §2.3.1) without A-labels, which must be checked as punycode (the long way).
-fn simple_domain(d: &[u8]) -> bool {
+/// §2.3.1, RFC 5890 §2.3.1) without A-labels, which must be checked as punycode (the long way);
+/// if so, whether it has capitals to lower-case (most domains have none).
+fn simple_domain(d: &[u8]) -> Option<bool> {
     // One pass: which classes occur (a lookup and an OR per byte), and whether every label is
     // 1 to 63 octets. Most domains hold only letters, digits and dots, and then that is all.
     let (mut seen, mut label, mut lengths_ok) = (0, 0usize, true);
@@ -64,13 +65,14 @@ fn simple_domain(d: &[u8]) -> bool {
             label += 1;
         }
     }
-    if seen & LDH_BIT_BAD != 0 {
-        return false;
-    }
-    if seen & LDH_BIT_HYPHEN != 0 {
-        return simple_hyphenated_domain(d);
-    }
-    lengths_ok && (1..=63).contains(&label)
+    let ok = if seen & LDH_BIT_BAD != 0 {
+        false
+    } else if seen & LDH_BIT_HYPHEN != 0 {
+        simple_hyphenated_domain(d)
+    } else {
+        lengths_ok && (1..=63).contains(&label)
+    };
+    ok.then_some(seen & LDH_BIT_UPPER != 0)
 }
 
 /// [`simple_domain`] for a name with hyphens: label by label, byte by byte.
@@ -225,15 +227,17 @@ const LDH: [u8; 256] = {
     t
 };
 
-/// The same classes as bits, for [`simple_domain`]'s one-pass OR (letters, digits and dots
-/// have none: dots are counted on the way).
+/// The same classes as bits, for [`simple_domain`]'s one-pass OR (small letters, digits and
+/// dots have none: dots are counted on the way).
 const LDH_BIT_BAD: u8 = 1;
 const LDH_BIT_HYPHEN: u8 = 2;
+const LDH_BIT_UPPER: u8 = 4;
 const LDH_BIT: [u8; 256] = {
     let mut t = [LDH_BIT_BAD; 256];
     let mut i = 0;
     while i < 256 {
         t[i] = match LDH[i] {
+            LDH_ALNUM if (i as u8).is_ascii_uppercase() => LDH_BIT_UPPER,
             LDH_ALNUM | LDH_DOT => 0,
             LDH_HYPHEN => LDH_BIT_HYPHEN,
             _ => LDH_BIT_BAD,
