@@ -91,8 +91,12 @@ pub struct DateText {
 impl DateText {
     /// The text, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)])
-            .expect("the template, names and digits are ASCII")
+        std::str::from_utf8(self.as_bytes()).expect("the template, names and digits are ASCII")
+    }
+
+    /// The text's bytes (ASCII), without [`as_str`](Self::as_str)'s UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 

@@ -153,9 +153,14 @@ impl Composer {
         };
         let mut added = Vec::with_capacity(160);
         let mut resent_added = Vec::new();
-        // Memoised per thread, so cheap even when a field already has its date.
+        // Memoised per thread, so cheap even when a field already has its date; taken as bytes,
+        // which need no UTF-8 check.
         let text = now.rfc5322_text();
-        let date = self.opts.date.as_deref().unwrap_or(text.as_str());
+        let date = self
+            .opts
+            .date
+            .as_deref()
+            .map_or(text.as_bytes(), str::as_bytes);
         if !has("Date") {
             push_field(&mut added, "Date", date);
         }
@@ -325,12 +330,13 @@ impl Plan<'_, '_> {
 }
 
 /// `Name: value` CRLF; an empty value gives `Name:` with no trailing space.
-fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
+fn push_field(out: &mut Vec<u8>, name: &str, value: impl AsRef<[u8]>) {
+    let value = value.as_ref();
     out.extend_from_slice(name.as_bytes());
     out.push(b':');
     if !value.is_empty() {
         out.push(b' ');
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
     }
     out.extend_from_slice(b"\r\n");
 }
