@@ -103,9 +103,18 @@ pub(super) fn dot_atom(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
 
 /// `local@domain` from `i`, both dot-atoms with nothing between them; returns its end.
 fn addr_spec(v: &str, i: usize) -> Option<(&str, &str, usize)> {
+    let (at, local_ok) = dot_atom(v.as_bytes(), i)?;
+    if !local_ok {
+        return None;
+    }
+    domain_after(v, i, at)
+}
+
+/// The rest of an addr-spec whose dot-atom local part runs from `i` to `at`: `@` and a
+/// dot-atom domain. Returns the two parts and the end.
+fn domain_after(v: &str, i: usize, at: usize) -> Option<(&str, &str, usize)> {
     let b = v.as_bytes();
-    let (at, local_ok) = dot_atom(b, i)?;
-    if b.get(at) != Some(&b'@') || !local_ok {
+    if b.get(at) != Some(&b'@') {
         return None;
     }
     let (end, domain_ok) = dot_atom(b, at + 1)?;
@@ -170,11 +179,8 @@ fn scan<'v>(value: &'v str, out: &mut Vec<Mailbox<'v>>) -> Option<()> {
         {
             // A bad domain here would be declined by the display-name reading too (`@`
             // cannot follow a phrase).
-            let (end, domain_ok) = dot_atom(b, at + 1)?;
-            if !domain_ok {
-                return None;
-            }
-            out.push(mailbox(&value[i..at], &value[at + 1..end], start..end));
+            let (local, domain, end) = domain_after(value, i, at)?;
+            out.push(mailbox(local, domain, start..end));
             i = end;
         } else {
             // The phrase goes on after its first word exactly as it would from `i`; a word
