@@ -7,10 +7,10 @@ mod args;
 mod commands;
 mod exit;
 mod input;
+mod operands;
 mod send;
 mod sendmail;
 
-use clap::Parser;
 use exit::Failure;
 use std::process::ExitCode;
 
@@ -34,8 +34,9 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "sendmail") {
         return finish(sendmail::run(&argv[2..]));
     }
-    // The arguments already collected, not collected again: a batch names thousands of drafts.
-    let cli = match args::Cli::try_parse_from(argv) {
+    // The arguments already collected, not collected again, and the DRAFT operands not passed
+    // through clap: a batch names thousands of drafts.
+    let cli = match operands::parse(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
