@@ -11,21 +11,21 @@
 # end: ext4 skips recently deleted inodes when it allocates new ones (kernel `recently_deleted`,
 # for up to 5 minutes), and after deleting 20,000 files that scan dominates every later run.
 #
-# Usage: benches/compose_compare.sh [DRAFTS] [ROUNDS]   (default 10000 drafts, 9 rounds)
+# Usage: benches/compose_compare.sh [DRAFTS] [ROUNDS]   (default 10000 drafts, 15 rounds)
 # The drafts and outputs live in a temporary directory under $TMPDIR (default /tmp); set
 # TMPDIR=/dev/shm to take the disk out of the wall times.
 #
 # envoi spends about 80% of its run in the kernel (opening, reading and writing 30,000 files).
 # The kernel splits a process's CPU time into user and system by sampling at timer ticks, so
-# envoi's ~50 ms of user time rests on a dozen ticks and moves by +-25% from run to run: hence
-# nine rounds by default, and medians. The file operations alone cost user time too (the system
+# envoi's ~30 ms of user time rests on a handful of 4 ms ticks, and one round's figure can be
+# anywhere from 4 to 60 ms: hence 15 rounds by default, and medians. The file operations alone cost user time too (the system
 # call wrappers, and caches refilled after each call): measured on this kind of machine, a build
 # of envoi that only read the drafts and wrote the 20,000 files took about 20 ms of user time,
 # and the `cp` floor shows 10-40 ms.
 set -euo pipefail
 
 n=${1:-10000}
-rounds=${2:-9}
+rounds=${2:-15}
 # shellcheck source=benches/common.sh
 source "$(dirname "$0")/common.sh"
 
