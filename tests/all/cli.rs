@@ -213,6 +213,35 @@ fn out_dir_skips_a_bad_draft_entirely_and_exits_65() {
     assert_eq!(names, ["basic-lf.eml", "basic-lf.envelope.json"]);
 }
 
+/// A write that fails part-way (here the file-size limit, `ulimit -f`, with SIGXFSZ ignored so
+/// that `write` returns EFBIG) exits 74 naming the file, and leaves no part of it behind.
+#[test]
+fn out_dir_removes_a_file_whose_write_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("big.eml");
+    let mut text = String::from_utf8(GOOD.to_vec()).unwrap();
+    text.push_str(&"A body line of some length, repeated.\n".repeat(200));
+    fs::write(&draft, text).unwrap();
+    let out = dir.path().join("out");
+    // 2 blocks of 512 bytes (POSIX sh counts `ulimit -f` in 512-byte blocks): the 8 KB message
+    // is cut short, while the 100-byte envelope of a small draft would fit.
+    let o = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_envoi"))
+        .args(["compose", "--out-dir", path(&out), path(&draft)])
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 74, "{}", stderr(&o));
+    let file = out.join("big.eml");
+    assert!(
+        stderr(&o).contains(&format!("cannot write {}: ", file.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "{}", stderr(&o));
+}
+
 #[test]
 fn envelope_json_is_one_object_per_submission() {
     for case in ["policy-split-each", "smtputf8", "resent", "duplicates"] {

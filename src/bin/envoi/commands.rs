@@ -3,6 +3,7 @@
 use crate::args::{Cli, Command};
 use crate::exit::{DATAERR, Failure, IOERR, Result};
 use crate::input::Source;
+use crate::outdir::OutDir;
 use envoi::{Composed, Composer, Options};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -116,12 +117,10 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| Failure::write(dir, e))?;
-    // The message, the envelope and the path are built in buffers reused for every draft: with
+    let mut out = OutDir::open(dir)?;
+    // The message, the envelope and the name are built in buffers reused for every draft: with
     // thousands of small drafts, allocating and formatting them anew cost a tenth of the run.
-    // A path is the directory, a separator and a name, appended: `Path::join`, `pop` and
-    // `set_file_name` parse the path's components each time.
     let (mut msg, mut json, mut name) = (Vec::new(), String::new(), String::new());
-    let mut path = std::path::PathBuf::new();
     each_draft(composer, sources, |k, _, c| {
         for (i, sub) in c.submissions.iter().enumerate() {
             name.clear();
@@ -134,34 +133,15 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
             msg.clear();
             c.push_message(i, &mut msg);
             name.push_str(".eml");
-            set_path(&mut path, dir, &name);
-            write_file(&path, &msg)?;
+            out.write(&name, &msg)?;
             json.clear();
             sub.envelope.push_json(&mut json);
             json.push('\n');
             name.truncate(stem_len);
             name.push_str(".envelope.json");
-            set_path(&mut path, dir, &name);
-            write_file(&path, json.as_bytes())?;
+            out.write(&name, json.as_bytes())?;
         }
         Ok(())
-    })
-}
-
-/// Makes `path` DIR/NAME, reusing its buffer.
-fn set_path(path: &mut std::path::PathBuf, dir: &Path, name: &str) {
-    let p = path.as_mut_os_string();
-    p.clear();
-    p.push(dir.as_os_str());
-    p.push("/");
-    p.push(name);
-}
-
-/// Writes a whole file; on failure removes what was written, so no partial output remains.
-fn write_file(path: &Path, bytes: &[u8]) -> Result {
-    std::fs::write(path, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(path);
-        Failure::write(path, e)
     })
 }
 

@@ -8,6 +8,7 @@ mod commands;
 mod exit;
 mod input;
 mod operands;
+mod outdir;
 mod send;
 mod sendmail;
 
