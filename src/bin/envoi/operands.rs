@@ -16,9 +16,7 @@ use std::path::PathBuf;
 
 /// Parses `argv` as `Cli::try_parse_from` does, with the DRAFT operands taken out first.
 pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
-    let mut cmd = Cli::command();
-    // Built now, not inside the parse, so that the arguments clap adds (`--help`) are listed.
-    cmd.build();
+    let mut cmd = built_command();
     let (args, drafts) = match split(&cmd, &argv) {
         Some(drafts) => {
             let (keep, drafts) = take(argv, &drafts);
@@ -34,6 +32,14 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
             .expect("split only subcommands with drafts") = d;
     }
     Ok(cli)
+}
+
+/// The command line's grammar, built now rather than inside the parse, so that the arguments
+/// clap adds (`--help`) are listed for [`split`].
+fn built_command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd
 }
 
 /// The indices in `argv` of the DRAFT operands, when `argv[1]` is a subcommand that takes them
@@ -143,8 +149,7 @@ mod tests {
 
     /// Whether the split took the operands out of `argv` (rather than leaving it all to clap).
     fn splits(argv: &[&str]) -> bool {
-        let mut cmd = Cli::command();
-        cmd.build();
+        let cmd = built_command();
         let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
         split(&cmd, &argv).is_some()
     }
@@ -217,8 +222,7 @@ mod tests {
     /// exactly one, never after a required `=`, and DRAFT is their only operand.
     #[test]
     fn subcommands_keep_the_shape_the_split_relies_on() {
-        let mut cmd = Cli::command();
-        cmd.build();
+        let cmd = built_command();
         let mut checked = 0;
         for sub in cmd.get_subcommands() {
             if !sub.get_positionals().any(|a| a.get_id() == "drafts") {
