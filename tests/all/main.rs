@@ -1,6 +1,7 @@
 //! Integration tests: one test binary, one module per area (ripgrep's layout).
 
 mod cli;
+mod deps;
 mod golden;
 mod props;
 mod relay;
