@@ -1,13 +1,15 @@
 //! Configuration: the admin's and the user's TOML files, validated and merged into the relay,
-//! account, compose and outbox settings envoi runs with. Secrets are never read here: a password
-//! is only a [`PasswordSource`], resolved by the SMTP relay when it connects.
+//! account, compose and outbox settings envoi runs with. Relays are described with the
+//! transports' own settings types ([`SmtpSettings`], [`SendmailSettings`]). Secrets are never
+//! read here: a password is only a [`PasswordSource`], resolved by the SMTP relay when it logs in.
 
 use crate::address::Addr;
 use crate::compose::{BccPolicy, Options};
+use crate::relay::smtp::{Credentials, PasswordSource, SmtpSettings, TlsMode};
+use crate::relay::{FileRelay, Relay, SendmailRelay, SendmailSettings, SmtpRelay};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,80 +62,15 @@ pub enum RelayKind {
     File,
 }
 
-/// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS (port 587); the upgrade is required.
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Implicit,
-    /// No encryption: only toward a loopback host, and never with AUTH.
-    None,
-}
-
-impl TlsMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Implicit => "implicit",
-            TlsMode::None => "none",
-        }
-    }
-}
-
-/// Where the SMTP password comes from. The value itself is only read when connecting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    /// A shell command whose standard output (less one trailing newline) is the password.
-    Command(String),
-    /// The name of an environment variable.
-    Env(String),
-    /// A file whose content (less one trailing newline) is the password.
-    File(PathBuf),
-}
-
-/// A validated SMTP submission relay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub user: Option<String>,
-    pub password: Option<PasswordSource>,
-    /// Trust only these roots (PEM) instead of the system's.
-    pub ca_file: Option<PathBuf>,
-    pub timeout: Duration,
-    pub hello_name: Option<String>,
-}
-
-/// A validated sendmail relay: `PATH [ARGS] -i -f SENDER -- RCPT...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendmailConfig {
-    pub path: PathBuf,
-    pub args: Vec<String>,
-}
-
 /// One relay, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelayConfig {
-    Smtp(SmtpConfig),
-    Sendmail(SendmailConfig),
+    /// An SMTP submission server.
+    Smtp(SmtpSettings),
+    /// The local sendmail binary.
+    Sendmail(SendmailSettings),
     /// Writes NAME.eml + NAME.envelope.json into this directory.
-    File {
-        dir: PathBuf,
-    },
-}
-
-impl SmtpConfig {
-    /// `host:port`, with an IPv6 address in brackets.
-    pub fn server(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
+    File { dir: PathBuf },
 }
 
 impl RelayConfig {
@@ -145,10 +82,18 @@ impl RelayConfig {
             RelayConfig::File { dir } => format!("the file relay {}", dir.display()),
         }
     }
+
+    /// The relay this section describes. Nothing is connected or run until the first
+    /// submission.
+    pub fn open(&self) -> Box<dyn Relay> {
+        match self {
+            RelayConfig::Smtp(s) => Box::new(SmtpRelay::new(s.clone())),
+            RelayConfig::Sendmail(s) => Box::new(SendmailRelay::new(s.clone())),
+            RelayConfig::File { dir } => Box::new(FileRelay::new(dir.clone())),
+        }
+    }
 }
 
-/// Default SMTP timeout for connecting and for each reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 /// The `[compose]` settings (CLI flags override them).
