@@ -13,6 +13,8 @@ use std::fmt;
 
 pub use file::FileRelay;
 pub use sendmail::{SendmailRelay, SendmailSettings};
+#[cfg(feature = "tokio")]
+pub use smtp::AsyncSmtpRelay;
 pub use smtp::{SmtpRelay, SmtpSettings};
 
 /// What kind of failure: decides whether trying again later can help.

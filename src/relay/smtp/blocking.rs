@@ -2,8 +2,8 @@
 //! rustls' `StreamOwned`. Every connect, read and write has the settings' timeout, so even the
 //! QUIT after a failure cannot hang.
 
+use super::core::{After, Transaction, after, classify_cause, worth_retry};
 use super::core::{Cause, Handshake, Machine, Reply, ReplyBuffer, Session, Stage, Step};
-use super::core::{Transaction, classify_cause};
 use super::settings::{SmtpSettings, TlsMode};
 use super::tls;
 use crate::envelope::Envelope;
@@ -256,17 +256,15 @@ impl Driver {
             None => self.connect()?,
         };
         let mut result = self.transaction(&mut open, envelope, message);
-        // A kept connection may have been closed by the server while idle: one fresh try,
-        // safe because nothing was accepted on the broken one.
-        if reused && result.as_ref().is_err_and(|e| e.stale) {
+        if worth_retry(reused, &result) {
             open.conn.abort();
             open = self.connect()?;
             result = self.transaction(&mut open, envelope, message);
         }
-        match &result {
-            Err(e) if e.is_session_over() => open.conn.abort(),
-            _ if open.conn.broken => {}
-            _ => self.open = Some(open),
+        match after(&result, open.conn.broken) {
+            After::Abort => open.conn.abort(),
+            After::Drop => {}
+            After::Keep => self.open = Some(open),
         }
         result
     }

@@ -833,3 +833,30 @@ impl Machine for Transaction<'_> {
         }
     }
 }
+
+// ---- what both drivers decide between messages ----
+
+/// A transaction on a kept connection failed at its first command: the server probably closed
+/// the connection while idle. One fresh try is safe, because nothing was accepted on it.
+pub(crate) fn worth_retry(reused: bool, result: &Result<Delivery, RelayError>) -> bool {
+    reused && result.as_ref().is_err_and(|e| e.stale)
+}
+
+/// What to do with the connection after a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum After {
+    /// Keep it for the next message.
+    Keep,
+    /// The session is over: QUIT without waiting, then close.
+    Abort,
+    /// The link broke: just drop it.
+    Drop,
+}
+
+pub(crate) fn after(result: &Result<Delivery, RelayError>, broken: bool) -> After {
+    match result {
+        Err(e) if e.is_session_over() => After::Abort,
+        _ if broken => After::Drop,
+        _ => After::Keep,
+    }
+}

@@ -11,7 +11,11 @@ mod blocking;
 mod core;
 mod settings;
 mod tls;
+#[cfg(feature = "tokio")]
+mod tokio;
 
+#[cfg(feature = "tokio")]
+pub use self::tokio::AsyncSmtpRelay;
 pub(crate) use settings::is_loopback_host;
 pub use settings::{
     Credentials, DEFAULT_TIMEOUT, Password, PasswordSource, SmtpSettings, SmtpSettingsBuilder,

@@ -138,12 +138,14 @@ pub(crate) fn read_env(name: &str) -> Result<String, RelayError> {
 }
 
 pub(crate) fn read_file(p: &Path) -> Result<String, RelayError> {
-    std::fs::read_to_string(p).map_err(|e| {
-        config_error(format!(
-            "password_file {}: cannot read it: {e}",
-            p.display()
-        ))
-    })
+    std::fs::read_to_string(p).map_err(|e| file_error(p, &e))
+}
+
+pub(crate) fn file_error(p: &Path, e: &std::io::Error) -> RelayError {
+    config_error(format!(
+        "password_file {}: cannot read it: {e}",
+        p.display()
+    ))
 }
 
 /// The password command's result, whoever ran it (std or tokio).
