@@ -16,15 +16,18 @@ use std::time::Duration;
 /// What went wrong with the configuration: which file, which line, which key (exit 78).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The file at fault, when one is.
     pub path: Option<PathBuf>,
     /// Counts from 1.
     pub line: Option<usize>,
     /// Dotted key, e.g. `relay.port`.
     pub key: Option<String>,
+    /// What is wrong and what to do about it.
     pub message: String,
 }
 
 impl ConfigError {
+    /// An error not tied to a file.
     pub fn new(message: impl Into<String>) -> ConfigError {
         ConfigError {
             path: None,
@@ -57,8 +60,11 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RelayKind {
+    /// An SMTP submission server.
     Smtp,
+    /// The local sendmail binary.
     Sendmail,
+    /// A directory of NAME.eml + NAME.envelope.json files.
     File,
 }
 
@@ -69,8 +75,11 @@ pub enum RelayConfig {
     Smtp(SmtpSettings),
     /// The local sendmail binary.
     Sendmail(SendmailSettings),
-    /// Writes NAME.eml + NAME.envelope.json into this directory.
-    File { dir: PathBuf },
+    /// Writes NAME.eml + NAME.envelope.json into a directory.
+    File {
+        /// The directory.
+        dir: PathBuf,
+    },
 }
 
 impl RelayConfig {
@@ -94,14 +103,17 @@ impl RelayConfig {
     }
 }
 
+/// The sendmail binary used when `path` is not set.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 /// The `[compose]` settings (CLI flags override them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComposeConfig {
+    /// The domain of added Message-IDs.
     pub id_domain: Option<String>,
     /// Some("") means no X-Mailer field.
     pub x_mailer: Option<String>,
+    /// How Bcc recipients are handled.
     pub bcc_policy: Option<BccPolicy>,
     /// Envelope sender where a draft has no From.
     pub from: Option<Addr>,
@@ -133,26 +145,37 @@ impl ComposeConfig {
 /// Which file a setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// The administrator's file.
     Admin,
+    /// The user's file.
     User,
 }
 
 /// One configuration file envoi looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFile {
+    /// Admin or user.
     pub origin: Origin,
+    /// Where it was looked for.
     pub path: PathBuf,
+    /// Whether it exists.
     pub found: bool,
 }
 
 /// The effective configuration: both files merged, everything validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The files looked at, admin first.
     pub files: Vec<ConfigFile>,
+    /// The admin allows the user file to choose a relay or accounts.
     pub allow_user_relay: bool,
+    /// The `[relay]` section, and which file it came from.
     pub relay: Option<(RelayConfig, Origin)>,
+    /// The `[accounts.NAME]` sections.
     pub accounts: BTreeMap<String, (RelayConfig, Origin)>,
+    /// The `[compose]` settings.
     pub compose: ComposeConfig,
+    /// Where messages wait when the relay is unavailable.
     pub outbox_dir: PathBuf,
 }
 

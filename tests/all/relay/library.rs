@@ -210,3 +210,29 @@ fn example_send_async_submits_twice_over_two_connections() {
     }
     assert!(run.stdout.contains("task 1:") && run.stdout.contains("task 2:"));
 }
+
+/// A server that never answers the end of DATA costs one timeout, not two: after the failure
+/// the relay writes QUIT and closes without waiting for a reply.
+#[test]
+fn a_stalled_server_costs_one_timeout() {
+    let server = Smtpd::builder().fault("stall-data", 0).start();
+    let s = SmtpSettings::builder("127.0.0.1")
+        .port(server.port)
+        .tls(TlsMode::None)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let mut relay = SmtpRelay::new(s);
+    let (env, bytes) = &composed("stalled")[0];
+    let t = std::time::Instant::now();
+    let e = relay.submit(env, bytes).unwrap_err();
+    relay.close();
+    drop(relay);
+    let took = t.elapsed();
+    assert!(e.message().contains("timed out after 2 s"), "{e}");
+    assert!(e.is_session_over());
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(3500),
+        "took {took:?}"
+    );
+}
