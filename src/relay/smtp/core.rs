@@ -106,10 +106,15 @@ impl ReplyBuffer {
     fn parse(&mut self, end: usize) -> Result<Reply, Cause> {
         let raw: Vec<u8> = self.buf.drain(..end).collect();
         let unreadable = || Cause::Closed(format!("unreadable reply {:?}", lossy(&raw)));
-        let mut text = String::from_utf8_lossy(&raw).into_owned();
-        // lettre's parser wants CRLF; a bare LF from a sloppy server is still a line end.
-        if !text.ends_with("\r\n") {
-            text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        // lettre's parser wants CRLF line ends (a bare LF from a sloppy server is still one) and
+        // a space after a final code, which RFC 5321 makes optional (`250` alone is a reply).
+        let mut text = String::new();
+        for line in String::from_utf8_lossy(&raw).lines() {
+            text.push_str(line);
+            if line.len() == 3 {
+                text.push(' ');
+            }
+            text.push_str("\r\n");
         }
         let response = Response::from_str(&text).map_err(|_| unreadable())?;
         let code = text
@@ -925,6 +930,9 @@ mod tests {
         b.extend(b" ahead\r\n");
         assert_eq!(b.take().unwrap().unwrap().code, 354);
         assert!(b.is_empty());
+        b.extend(b"250\n221-bye\r\n221\r\n");
+        assert_eq!(b.take().unwrap().unwrap().text(), "250");
+        assert_eq!(b.take().unwrap().unwrap().text(), "221 bye");
         b.extend(b"hello there\r\n");
         assert!(matches!(b.take(), Err(Cause::Closed(_))));
     }
