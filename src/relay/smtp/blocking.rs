@@ -150,15 +150,16 @@ impl Conn {
     }
 
     fn shutdown(&mut self) {
-        if let Link::Tls(s) = &mut self.link {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-        if let Link::Plain(s) = &self.link {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        } else if let Link::Tls(s) = &self.link {
-            let _ = s.sock.shutdown(std::net::Shutdown::Both);
-        }
+        let sock = match &mut self.link {
+            Link::Plain(s) => s,
+            Link::Tls(s) => {
+                s.conn.send_close_notify();
+                let _ = s.flush();
+                &mut s.sock
+            }
+            Link::Gone => return,
+        };
+        let _ = sock.shutdown(std::net::Shutdown::Both);
     }
 }
 

@@ -186,15 +186,12 @@ impl Conn {
 /// The first address (of those tokio resolves the host to) that accepts within the timeout.
 async fn tcp_connect(cfg: &SmtpSettings) -> Result<TcpStream, Cause> {
     let limit = cfg.timeout();
-    let addrs = within(
-        limit,
-        tokio::net::lookup_host((cfg.bare_host(), cfg.port())),
-    )
-    .await
-    .map_err(|c| match c {
-        Cause::Timeout => c,
-        other => Cause::Io(format!("cannot resolve {}: {other:?}", cfg.host())),
-    })?;
+    let lookup = tokio::net::lookup_host((cfg.bare_host(), cfg.port()));
+    let addrs = match tokio::time::timeout(limit, lookup).await {
+        Ok(Ok(addrs)) => addrs,
+        Ok(Err(e)) => return Err(Cause::Io(e.to_string())),
+        Err(_) => return Err(Cause::Timeout),
+    };
     let mut last = Cause::Io(format!("{} resolves to no address", cfg.host()));
     for addr in addrs {
         match within(limit, TcpStream::connect(addr)).await {
