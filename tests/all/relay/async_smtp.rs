@@ -124,10 +124,25 @@ fn wrong_password_and_stalled_server() {
         .build()
         .unwrap();
     let mut relay = AsyncSmtpRelay::new(s);
+    // One thread only: a relay that blocked it would also stop the ticker beside it.
+    let one_thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let t = std::time::Instant::now();
-    let e = rt
-        .block_on(relay.submit(&msgs[0].0, &msgs[0].1))
-        .unwrap_err();
+    let (e, ticks) = one_thread.block_on(async {
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let e = relay.submit(&msgs[0].0, &msgs[0].1).await.unwrap_err();
+        ticker.abort();
+        (e, ticks.load(std::sync::atomic::Ordering::Relaxed))
+    });
     assert!(
         t.elapsed() < std::time::Duration::from_secs(8),
         "{:?}",
@@ -135,6 +150,10 @@ fn wrong_password_and_stalled_server() {
     );
     assert_eq!(e.exit_code(), 75, "{e}");
     assert!(e.message().contains("timed out after 1 s"), "{e}");
+    assert!(
+        ticks >= 10,
+        "the runtime's only thread kept running while the relay waited ({ticks} ticks in 1 s)"
+    );
 }
 
 #[test]
