@@ -63,8 +63,9 @@ impl fmt::Debug for Password {
 }
 
 /// Where the SMTP password comes from. Sources other than [`PasswordSource::Given`] are only
-/// read when the relay logs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// read when the relay logs in. `Debug` shows neither a given password nor a command (a command
+/// line may hold a secret of its own).
+#[derive(Clone, PartialEq, Eq)]
 pub enum PasswordSource {
     /// The secret itself, handed over by the caller.
     Given(Password),
@@ -74,6 +75,17 @@ pub enum PasswordSource {
     Env(String),
     /// A file whose content (less one trailing newline) is the password.
     File(PathBuf),
+}
+
+impl fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PasswordSource::Given(p) => f.debug_tuple("Given").field(p).finish(),
+            PasswordSource::Command(_) => f.write_str("Command(<hidden>)"),
+            PasswordSource::Env(v) => f.debug_tuple("Env").field(v).finish(),
+            PasswordSource::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
 }
 
 impl PasswordSource {
@@ -425,6 +437,8 @@ mod tests {
             .build()
             .unwrap();
         assert!(!format!("{s:?}").contains("hunter2-x"));
+        let cmd = PasswordSource::Command("echo token-9f3a".into());
+        assert_eq!(format!("{cmd:?}"), "Command(<hidden>)");
         assert_eq!(s.credentials().unwrap().user(), "alice");
     }
 
