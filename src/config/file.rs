@@ -157,16 +157,6 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
-/// True for `localhost`, `*.localhost` and loopback IP addresses. No DNS: a name that
-/// resolves to loopback today may not tomorrow.
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    if h == "localhost" || h.ends_with(".localhost") {
-        return true;
-    }
-    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 const SMTP_KEYS: [&str; 10] = [
     "host",
     "port",
@@ -229,7 +219,7 @@ pub(super) fn validate_relay(
     }
     match kind {
         RelayKind::Smtp => validate_smtp(src, table, r),
-        RelayKind::Sendmail => Ok(RelayConfig::Sendmail(SendmailConfig {
+        RelayKind::Sendmail => Ok(RelayConfig::Sendmail(SendmailSettings {
             path: r
                 .path
                 .as_deref()
@@ -267,15 +257,11 @@ pub(super) fn validate_smtp(
         }
     };
     let tls = r.tls.unwrap_or(TlsMode::Starttls);
-    let port = r.port.unwrap_or(match tls {
-        TlsMode::Starttls => 587,
-        TlsMode::Implicit => 465,
-        TlsMode::None => 25,
-    });
+    let port = r.port.unwrap_or(tls.default_port());
     if port == 0 {
         return Err(err("port", "must be between 1 and 65535"));
     }
-    if tls == TlsMode::None && !is_loopback_host(&host) {
+    if tls == TlsMode::None && !crate::relay::smtp::is_loopback_host(&host) {
         return Err(err(
             "tls",
             "tls = \"none\" is allowed only toward a loopback host (localhost, 127.0.0.1, ::1); use \"starttls\" or \"implicit\"",
@@ -346,16 +332,23 @@ pub(super) fn validate_smtp(
             "must be a domain name or an address literal, without spaces",
         ));
     }
-    Ok(RelayConfig::Smtp(SmtpConfig {
-        host,
-        port,
-        tls,
-        user: r.user.clone(),
-        password: password.map(|(_, p)| p),
-        ca_file: r.ca_file.as_deref().map(|p| src.path_value(p)),
-        timeout: r.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
-        hello_name: r.hello_name.clone(),
-    }))
+    let mut b = SmtpSettings::builder(host).port(port).tls(tls);
+    if let (Some(user), Some((_, source))) = (&r.user, password) {
+        b = b.credentials(Credentials::new(user.clone(), source));
+    }
+    if let Some(ca) = &r.ca_file {
+        b = b.ca_file(src.path_value(ca));
+    }
+    if let Some(t) = r.timeout_secs {
+        b = b.timeout(Duration::from_secs(t));
+    }
+    if let Some(h) = &r.hello_name {
+        b = b.hello_name(h.clone());
+    }
+    // Every rule was checked above, with the key's line; this is the same check again.
+    b.build()
+        .map(RelayConfig::Smtp)
+        .map_err(|e| src.error(table, None, e.message()))
 }
 
 pub(super) fn validate_domain(src: &Source, key: &str, d: &str) -> Result<String, ConfigError> {

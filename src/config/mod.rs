@@ -1,28 +1,33 @@
 //! Configuration: the admin's and the user's TOML files, validated and merged into the relay,
-//! account, compose and outbox settings envoi runs with. Secrets are never read here: a password
-//! is only a [`PasswordSource`], resolved by the SMTP relay when it connects.
+//! account, compose and outbox settings envoi runs with. Relays are described with the
+//! transports' own settings types ([`SmtpSettings`], [`SendmailSettings`]). Secrets are never
+//! read here: a password is only a [`PasswordSource`], resolved by the SMTP relay when it logs in.
 
 use crate::address::Addr;
 use crate::compose::{BccPolicy, Options};
+use crate::relay::smtp::{Credentials, PasswordSource, SmtpSettings, TlsMode};
+use crate::relay::{FileRelay, Relay, SendmailRelay, SendmailSettings, SmtpRelay};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What went wrong with the configuration: which file, which line, which key (exit 78).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The file at fault, when one is.
     pub path: Option<PathBuf>,
     /// Counts from 1.
     pub line: Option<usize>,
     /// Dotted key, e.g. `relay.port`.
     pub key: Option<String>,
+    /// What is wrong and what to do about it.
     pub message: String,
 }
 
 impl ConfigError {
+    /// An error not tied to a file.
     pub fn new(message: impl Into<String>) -> ConfigError {
         ConfigError {
             path: None,
@@ -55,85 +60,26 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RelayKind {
+    /// An SMTP submission server.
     Smtp,
+    /// The local sendmail binary.
     Sendmail,
+    /// A directory of NAME.eml + NAME.envelope.json files.
     File,
-}
-
-/// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS (port 587); the upgrade is required.
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Implicit,
-    /// No encryption: only toward a loopback host, and never with AUTH.
-    None,
-}
-
-impl TlsMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Implicit => "implicit",
-            TlsMode::None => "none",
-        }
-    }
-}
-
-/// Where the SMTP password comes from. The value itself is only read when connecting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    /// A shell command whose standard output (less one trailing newline) is the password.
-    Command(String),
-    /// The name of an environment variable.
-    Env(String),
-    /// A file whose content (less one trailing newline) is the password.
-    File(PathBuf),
-}
-
-/// A validated SMTP submission relay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub user: Option<String>,
-    pub password: Option<PasswordSource>,
-    /// Trust only these roots (PEM) instead of the system's.
-    pub ca_file: Option<PathBuf>,
-    pub timeout: Duration,
-    pub hello_name: Option<String>,
-}
-
-/// A validated sendmail relay: `PATH [ARGS] -i -f SENDER -- RCPT...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendmailConfig {
-    pub path: PathBuf,
-    pub args: Vec<String>,
 }
 
 /// One relay, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelayConfig {
-    Smtp(SmtpConfig),
-    Sendmail(SendmailConfig),
-    /// Writes NAME.eml + NAME.envelope.json into this directory.
+    /// An SMTP submission server.
+    Smtp(SmtpSettings),
+    /// The local sendmail binary.
+    Sendmail(SendmailSettings),
+    /// Writes NAME.eml + NAME.envelope.json into a directory.
     File {
+        /// The directory.
         dir: PathBuf,
     },
-}
-
-impl SmtpConfig {
-    /// `host:port`, with an IPv6 address in brackets.
-    pub fn server(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
 }
 
 impl RelayConfig {
@@ -145,18 +91,29 @@ impl RelayConfig {
             RelayConfig::File { dir } => format!("the file relay {}", dir.display()),
         }
     }
+
+    /// The relay this section describes. Nothing is connected or run until the first
+    /// submission.
+    pub fn open(&self) -> Box<dyn Relay> {
+        match self {
+            RelayConfig::Smtp(s) => Box::new(SmtpRelay::new(s.clone())),
+            RelayConfig::Sendmail(s) => Box::new(SendmailRelay::new(s.clone())),
+            RelayConfig::File { dir } => Box::new(FileRelay::new(dir.clone())),
+        }
+    }
 }
 
-/// Default SMTP timeout for connecting and for each reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The sendmail binary used when `path` is not set.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 /// The `[compose]` settings (CLI flags override them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComposeConfig {
+    /// The domain of added Message-IDs.
     pub id_domain: Option<String>,
     /// Some("") means no X-Mailer field.
     pub x_mailer: Option<String>,
+    /// How Bcc recipients are handled.
     pub bcc_policy: Option<BccPolicy>,
     /// Envelope sender where a draft has no From.
     pub from: Option<Addr>,
@@ -188,26 +145,37 @@ impl ComposeConfig {
 /// Which file a setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// The administrator's file.
     Admin,
+    /// The user's file.
     User,
 }
 
 /// One configuration file envoi looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFile {
+    /// Admin or user.
     pub origin: Origin,
+    /// Where it was looked for.
     pub path: PathBuf,
+    /// Whether it exists.
     pub found: bool,
 }
 
 /// The effective configuration: both files merged, everything validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The files looked at, admin first.
     pub files: Vec<ConfigFile>,
+    /// The admin allows the user file to choose a relay or accounts.
     pub allow_user_relay: bool,
+    /// The `[relay]` section, and which file it came from.
     pub relay: Option<(RelayConfig, Origin)>,
+    /// The `[accounts.NAME]` sections.
     pub accounts: BTreeMap<String, (RelayConfig, Origin)>,
+    /// The `[compose]` settings.
     pub compose: ComposeConfig,
+    /// Where messages wait when the relay is unavailable.
     pub outbox_dir: PathBuf,
 }
 

@@ -81,28 +81,27 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
     match r {
         RelayConfig::Smtp(s) => {
             kv("kind", quote("smtp"));
-            kv("host", quote(&s.host));
-            kv("port", s.port.to_string());
-            kv("tls", quote(s.tls.name()));
-            if let Some(u) = &s.user {
-                kv("user", quote(u));
-            }
-            match &s.password {
-                Some(PasswordSource::Command(_)) => kv(
-                    "password_command",
-                    quote("<hidden: the password comes from a command>"),
-                ),
-                Some(PasswordSource::Env(v)) => kv("password_env", quote(v)),
-                Some(PasswordSource::File(p)) => {
-                    kv("password_file", quote(&p.display().to_string()))
+            kv("host", quote(s.host()));
+            kv("port", s.port().to_string());
+            kv("tls", quote(s.tls().name()));
+            if let Some(c) = s.credentials() {
+                kv("user", quote(c.user()));
+                match c.password() {
+                    PasswordSource::Command(_) => kv(
+                        "password_command",
+                        quote("<hidden: the password comes from a command>"),
+                    ),
+                    PasswordSource::Env(v) => kv("password_env", quote(v)),
+                    PasswordSource::File(p) => kv("password_file", quote(&p.display().to_string())),
+                    // Not from a file: a caller handed it over. Never shown.
+                    PasswordSource::Given(_) => kv("password", quote("<hidden>")),
                 }
-                None => {}
             }
-            if let Some(c) = &s.ca_file {
+            if let Some(c) = s.ca_file() {
                 kv("ca_file", quote(&c.display().to_string()));
             }
-            kv("timeout_secs", s.timeout.as_secs().to_string());
-            if let Some(h) = &s.hello_name {
+            kv("timeout_secs", s.timeout().as_secs().to_string());
+            if let Some(h) = s.hello_name() {
                 kv("hello_name", quote(h));
             }
         }

@@ -19,8 +19,8 @@ fn smtp_defaults_and_ports() {
     let RelayConfig::Smtp(s) = c.relay_for(None).unwrap() else {
         panic!()
     };
-    assert_eq!((s.port, s.tls), (587, TlsMode::Starttls));
-    assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+    assert_eq!((s.port(), s.tls()), (587, TlsMode::Starttls));
+    assert_eq!(s.timeout(), crate::relay::smtp::DEFAULT_TIMEOUT);
     let c = load(
         Some("[relay]\nkind = \"smtp\"\nhost = \"smtp.example.com\"\ntls = \"implicit\"\n"),
         None,
@@ -29,7 +29,7 @@ fn smtp_defaults_and_ports() {
     let RelayConfig::Smtp(s) = c.relay_for(None).unwrap() else {
         panic!()
     };
-    assert_eq!(s.port, 465);
+    assert_eq!(s.port(), 465);
 }
 
 #[test]
@@ -199,10 +199,10 @@ fn loopback_hosts() {
         "[::1]",
         "a.localhost",
     ] {
-        assert!(is_loopback_host(h), "{h}");
+        assert!(crate::relay::smtp::is_loopback_host(h), "{h}");
     }
     for h in ["mail.example.org", "10.0.0.1", "localhost.example.org"] {
-        assert!(!is_loopback_host(h), "{h}");
+        assert!(!crate::relay::smtp::is_loopback_host(h), "{h}");
     }
 }
 

@@ -8,13 +8,14 @@ pub mod sendmail;
 pub mod smtp;
 
 use crate::address::Addr;
-use crate::config::RelayConfig;
 use crate::envelope::Envelope;
 use std::fmt;
 
 pub use file::FileRelay;
-pub use sendmail::SendmailRelay;
-pub use smtp::SmtpRelay;
+pub use sendmail::{SendmailRelay, SendmailSettings};
+#[cfg(feature = "tokio")]
+pub use smtp::AsyncSmtpRelay;
+pub use smtp::{SmtpRelay, SmtpSettings};
 
 /// What kind of failure: decides whether trying again later can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,7 @@ pub struct RelayError {
 }
 
 impl RelayError {
+    /// An error of this kind; `message` says what happened and what to fix.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> RelayError {
         RelayError {
             kind,
@@ -62,9 +64,11 @@ impl RelayError {
         self.session_over = true;
         self
     }
+    /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+    /// What happened, for a person (never a password).
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -111,25 +115,24 @@ impl Delivery {
 }
 
 /// Something that takes composed messages. One value serves many submissions, so an SMTP relay
-/// keeps one connection for a whole batch.
-pub trait Relay {
+/// keeps one connection for a whole batch. Relays are `Send`: a relay can move to another thread
+/// (or, for the async one, be held across `.await` in a spawned task).
+pub trait Relay: Send {
     /// Submits `message` (CRLF line endings, as composed) to the envelope's recipients.
     fn submit(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, RelayError>;
+
+    /// Submits several messages, returning one result per message, in order. A failed message
+    /// does not stop the others (after a broken connection the next one starts a new one). The
+    /// default submits them one by one.
+    fn submit_batch(&mut self, batch: &[(&Envelope, &[u8])]) -> Vec<Result<Delivery, RelayError>> {
+        batch.iter().map(|(e, m)| self.submit(e, m)).collect()
+    }
+
     /// Ends the session politely (SMTP QUIT). Dropping the relay does the same.
     fn close(&mut self) {}
 }
 
-/// The relay a configuration section describes. Nothing is connected or run until the first
-/// submission.
-pub fn open(config: &RelayConfig) -> Box<dyn Relay> {
-    match config {
-        RelayConfig::Smtp(s) => Box::new(SmtpRelay::new(s.clone())),
-        RelayConfig::Sendmail(s) => Box::new(SendmailRelay::new(s.clone())),
-        RelayConfig::File { dir } => Box::new(FileRelay::new(dir.clone())),
-    }
-}
-
-/// `a@x.example, b@y.example`.
+/// The addresses joined for a person: `a@x.example, b@y.example`.
 pub fn join_addrs<'a>(addrs: impl IntoIterator<Item = &'a Addr>) -> String {
     addrs
         .into_iter()

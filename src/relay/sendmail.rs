@@ -4,26 +4,47 @@
 //! means "try later" and must not turn into a permanent failure.
 
 use super::{Delivery, ErrorKind, Relay, RelayError};
-use crate::config::SendmailConfig;
 use crate::envelope::Envelope;
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// Which sendmail binary to run, and the arguments that go before envoi's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendmailSettings {
+    /// The binary, e.g. /usr/sbin/sendmail.
+    pub path: PathBuf,
+    /// Arguments placed before `-i -f SENDER -- RCPT...` (e.g. `-C/etc/alt.cf`).
+    pub args: Vec<String>,
+}
+
+impl SendmailSettings {
+    /// Runs `path` with no extra arguments.
+    pub fn new(path: impl Into<PathBuf>) -> SendmailSettings {
+        SendmailSettings {
+            path: path.into(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// Hands each message to the sendmail binary (one child per message); keeps its exit code.
 #[derive(Debug, Clone)]
 pub struct SendmailRelay {
-    config: SendmailConfig,
+    config: SendmailSettings,
 }
 
 impl SendmailRelay {
-    pub fn new(config: SendmailConfig) -> SendmailRelay {
-        SendmailRelay { config }
+    /// A relay running the binary the settings name.
+    pub fn new(settings: SendmailSettings) -> SendmailRelay {
+        SendmailRelay { config: settings }
     }
 }
 
 /// The child's arguments (after the program name). `-i`: a line with a lone dot is data, not
 /// the end of the message; `--` keeps a recipient that starts with `-` from being an option.
-pub fn argv(config: &SendmailConfig, envelope: &Envelope) -> Vec<OsString> {
+pub(crate) fn argv(config: &SendmailSettings, envelope: &Envelope) -> Vec<OsString> {
     let mut v: Vec<OsString> = config.args.iter().map(OsString::from).collect();
     v.push("-i".into());
     v.push("-f".into());
@@ -35,7 +56,7 @@ pub fn argv(config: &SendmailConfig, envelope: &Envelope) -> Vec<OsString> {
 
 /// A local sendmail reads text with the system's line endings; it turns them back into CRLF
 /// when the message leaves the machine. A CR not followed by LF stays as it is.
-pub fn to_local_line_endings(message: &[u8]) -> Vec<u8> {
+pub(crate) fn to_local_line_endings(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
     let mut i = 0;
     while i < message.len() {
@@ -51,7 +72,7 @@ pub fn to_local_line_endings(message: &[u8]) -> Vec<u8> {
 
 /// What a child's exit status means (sysexits.h): 75 is temporary; other sysexits codes are
 /// kept as they are; anything else is a permanent failure.
-pub fn classify_exit(code: Option<i32>) -> (ErrorKind, u8) {
+pub(crate) fn classify_exit(code: Option<i32>) -> (ErrorKind, u8) {
     match code {
         Some(75) => (ErrorKind::Transient, 75),
         Some(77) => (ErrorKind::Auth, 77),
@@ -148,7 +169,7 @@ mod tests {
 
     #[test]
     fn argv_puts_recipients_after_double_dash() {
-        let cfg = SendmailConfig {
+        let cfg = SendmailSettings {
             path: PathBuf::from("/usr/sbin/sendmail"),
             args: vec!["-oi".into(), "-C/etc/alt".into()],
         };
@@ -211,7 +232,7 @@ mod tests {
             Addr::parse("a@x.example").unwrap(),
             [Addr::parse("b@y.example").unwrap()],
         );
-        let cfg = SendmailConfig {
+        let cfg = SendmailSettings {
             path: script.clone(),
             args: vec!["-oem".into()],
         };
@@ -221,7 +242,7 @@ mod tests {
         assert_eq!(std::fs::read(&got).unwrap(), b"Subject: x\n\nHi\n");
         let args = std::fs::read_to_string(got.with_extension("args")).unwrap();
         assert_eq!(args.trim(), "-oem -i -f a@x.example -- b@y.example");
-        let cfg = SendmailConfig {
+        let cfg = SendmailSettings {
             path: PathBuf::from("/bin/sh"),
             args: vec![
                 "-c".into(),

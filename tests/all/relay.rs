@@ -7,8 +7,11 @@
 
 mod harness;
 
+#[cfg(feature = "tokio")]
+mod async_smtp;
 mod config;
 mod faults;
+mod library;
 mod postfix;
 mod sendmail;
 mod servers;

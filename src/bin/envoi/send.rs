@@ -5,7 +5,7 @@ use crate::args::ComposeArgs;
 use crate::exit::{Failure, Result};
 use crate::input::Source;
 use envoi::config::Config;
-use envoi::relay::{self, ErrorKind, Relay, join_addrs};
+use envoi::relay::{ErrorKind, Relay, join_addrs};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -75,9 +75,8 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
                 ))?;
                 continue;
             }
-            let r = relay.get_or_insert_with(|| {
-                relay::open(relay_config.expect("a relay outside dry runs"))
-            });
+            let r =
+                relay.get_or_insert_with(|| relay_config.expect("a relay outside dry runs").open());
             match r.submit(env, &composed.message(i)) {
                 Ok(d) => {
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?;

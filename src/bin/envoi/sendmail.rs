@@ -287,7 +287,7 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
 
     let relay_config = config.relay_for(None).map_err(Failure::config)?;
     attempt.relay = Some(relay_config.describe());
-    let mut relay = relay::open(relay_config);
+    let mut relay = relay_config.open();
     let result = relay.submit(envelope, message);
     relay.close();
     result.map(|_| ()).map_err(|e| {
