@@ -166,7 +166,7 @@ pub fn parse_list(value: &str) -> Result<Vec<Mailbox<'_>>, AddressError> {
 /// fields per message, thousands of messages per batch. The buffer is kept per thread between
 /// parsers, so a batch allocates it once.
 #[derive(Debug)]
-pub struct ListParser {
+pub(crate) struct ListParser {
     toks: Vec<Token>,
 }
 
@@ -227,16 +227,12 @@ impl ListParser {
         Ok(false)
     }
 
-    /// Whether [`ListParser::parse`] reads `value` on its fast path (for tests).
-    #[doc(hidden)]
-    pub fn takes_fast_path(value: &str) -> bool {
-        fast::parse_into(value, &mut Vec::new())
-    }
-
-    /// The full RFC 5322 parser, without the fast path: public so that tests and the fuzz
-    /// target can check that both paths agree.
-    #[doc(hidden)]
-    pub fn parse_full<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
+    /// The full RFC 5322 parser, without the fast path (which tests and the fuzz target check
+    /// against it).
+    pub(crate) fn parse_full<'v>(
+        &mut self,
+        value: &'v str,
+    ) -> Result<Vec<Mailbox<'v>>, AddressError> {
         let ats = tokenize(value, &mut self.toks)?;
         let mut p = Parser {
             src: value,
@@ -355,7 +351,7 @@ fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<usize, AddressError> {
 /// The field value as context for an error: unfolded, trimmed, control characters escaped.
 fn within(s: &str) -> String {
     let unfolded: String = s.split(['\r', '\n']).collect();
-    crate::error::quote_input(unfolded.trim().as_bytes())
+    crate::quote::quote_input(unfolded.trim().as_bytes())
 }
 
 fn char_at(s: &str, i: usize) -> String {
