@@ -217,6 +217,31 @@ fn split_each_names_each_recipient_once_as_first_written() {
 }
 
 #[test]
+fn submissions_iterate_in_order_from_either_end_and_know_their_count() {
+    let c = policy(BccPolicy::SplitEach).compose(TWO_BCC).unwrap();
+    let mut it = c.iter();
+    assert_eq!(it.len(), 3);
+    let last = it.next_back().unwrap();
+    assert_eq!(it.len(), 2);
+    assert_eq!(
+        rcpts(&c.parts[2]),
+        last.envelope()
+            .to
+            .iter()
+            .map(Addr::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(last.header(), &c.parts[2].header[..]);
+    let first = it.next().unwrap();
+    assert_eq!(first.envelope(), &c.parts[0].envelope);
+    assert_eq!(it.len(), 1);
+    assert!(it.next().is_some() && it.next().is_none() && it.next_back().is_none());
+    let by_ref: Vec<Vec<u8>> = (&c).into_iter().map(|s| s.to_bytes()).collect();
+    assert_eq!(by_ref.len(), 3);
+    assert_eq!(by_ref[2], last.to_bytes());
+}
+
+#[test]
 fn split_each_unfolds_a_mailbox_written_over_two_lines() {
     for eol in ["\n", "\r\n"] {
         let draft = format!(
