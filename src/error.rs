@@ -181,13 +181,54 @@ impl fmt::Display for Finding {
 
 impl std::error::Error for Finding {}
 
+/// Which compose option an [`OptionError`] is about (a field of
+/// [`Options`](crate::Options)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionName {
+    /// `Options::date`.
+    Date,
+    /// `Options::message_id`.
+    MessageId,
+    /// `Options::id_domain`.
+    IdDomain,
+    /// `Options::local_domain`.
+    LocalDomain,
+    /// `Options::x_mailer`.
+    XMailer,
+}
+
+impl fmt::Display for OptionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OptionName::Date => "date",
+            OptionName::MessageId => "Message-ID",
+            OptionName::IdDomain => "id domain",
+            OptionName::LocalDomain => "local domain",
+            OptionName::XMailer => "X-Mailer",
+        })
+    }
+}
+
+/// An option value that composing cannot use: displayed as ``date `yesterday`: …, write it
+/// like `Sun, 29 Nov 2026 09:30:00 +0100` ``.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{option} `{}`: {reason}", .value.escape_debug())]
+pub struct OptionError {
+    /// Which option.
+    pub option: OptionName,
+    /// The value given.
+    pub value: String,
+    /// What is wrong with it, and what to write instead.
+    pub reason: String,
+}
+
 /// Why a draft could not be composed.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     /// The draft itself is wrong (exit 65 in the CLI).
     #[error("{0}")]
     Draft(#[from] Finding),
-    /// An option value is wrong (exit 64 in the CLI): the text names the option and the value.
+    /// An option value is wrong (exit 64 in the CLI).
     #[error("{0}")]
-    Option(String),
+    Option(OptionError),
 }

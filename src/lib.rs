@@ -63,5 +63,5 @@ pub use compose::{
 pub use config::{Config, ConfigError};
 pub use draft::Draft;
 pub use envelope::Envelope;
-pub use error::{ComposeError, Finding, Problem};
+pub use error::{ComposeError, Finding, OptionError, OptionName, Problem};
 pub use relay::{Delivery, Relay, RelayError};

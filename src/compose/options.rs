@@ -2,7 +2,7 @@
 //! added fields. Values are validated here, once, so no option can inject a header line.
 
 use crate::address::{Addr, AddressError};
-use crate::error::ComposeError;
+use crate::error::{ComposeError, OptionError, OptionName};
 use std::fmt;
 use std::str::FromStr;
 
@@ -94,8 +94,12 @@ pub fn default_x_mailer() -> String {
     concat!("envoi/", env!("CARGO_PKG_VERSION")).to_owned()
 }
 
-fn bad(what: &str, value: &str, why: impl fmt::Display) -> ComposeError {
-    ComposeError::Option(format!("{what} `{}`: {why}", value.escape_debug()))
+fn bad(option: OptionName, value: &str, why: impl fmt::Display) -> ComposeError {
+    ComposeError::Option(OptionError {
+        option,
+        value: value.to_owned(),
+        reason: why.to_string(),
+    })
 }
 
 impl Options {
@@ -105,13 +109,13 @@ impl Options {
             let d = d.trim().to_owned();
             chrono::DateTime::parse_from_rfc2822(&d).map_err(|e| {
                 bad(
-                    "date",
+                    OptionName::Date,
                     &d,
                     format!("{e}; write it like `Sun, 29 Nov 2026 09:30:00 +0100`"),
                 )
             })?;
             if d.contains(['\r', '\n']) {
-                return Err(bad("date", &d, "must be one line"));
+                return Err(bad(OptionName::Date, &d, "must be one line"));
             }
             self.date = Some(d);
         }
@@ -119,19 +123,23 @@ impl Options {
             self.message_id = Some(valid_msg_id(id)?);
         }
         if let Some(dom) = &self.id_domain {
-            let a =
-                Addr::from_parts("x", dom).map_err(|e| bad("id domain", dom, domain_reason(e)))?;
+            let a = Addr::from_parts("x", dom)
+                .map_err(|e| bad(OptionName::IdDomain, dom, domain_reason(e)))?;
             self.id_domain = Some(a.ascii_domain().into_owned());
         }
         if let Some(dom) = &self.local_domain {
             let a = Addr::from_parts("x", dom)
-                .map_err(|e| bad("local domain", dom, domain_reason(e)))?;
+                .map_err(|e| bad(OptionName::LocalDomain, dom, domain_reason(e)))?;
             self.local_domain = Some(a.domain().to_owned());
         }
         if let Some(x) = &self.x_mailer
             && (x.chars().any(char::is_control) || x.trim().is_empty())
         {
-            return Err(bad("X-Mailer", x, "must be one line of text, not empty"));
+            return Err(bad(
+                OptionName::XMailer,
+                x,
+                "must be one line of text, not empty",
+            ));
         }
         Ok(self)
     }
@@ -159,7 +167,7 @@ fn valid_msg_id(id: &str) -> Result<String, ComposeError> {
             Ok(format!("<{inner}>"))
         }
         _ => Err(bad(
-            "Message-ID",
+            OptionName::MessageId,
             id,
             "write it as `<unique-part@domain>` with no spaces",
         )),

@@ -109,7 +109,16 @@ fn bad_options_are_option_errors() {
         x_mailer: Some("x\r\nBcc: leak@x.example".into()),
         ..Options::default()
     });
-    assert!(matches!(r, Err(ComposeError::Option(_))));
+    let Err(ComposeError::Option(e)) = r else {
+        panic!("expected an option error")
+    };
+    assert_eq!(e.option, crate::error::OptionName::XMailer);
+    assert_eq!(e.value, "x\r\nBcc: leak@x.example");
+    // Shown escaped: the error text itself never carries the line break.
+    assert_eq!(
+        e.to_string(),
+        "X-Mailer `x\\r\\nBcc: leak@x.example`: must be one line of text, not empty"
+    );
 }
 
 #[test]
