@@ -174,7 +174,9 @@ fn typical(c: &mut Criterion) {
             b.iter(|| {
                 let composed = composer.compose(black_box(&draft)).expect("composes");
                 out.clear();
-                composed.push_message(0, &mut out);
+                for sub in &composed {
+                    sub.push_to(&mut out);
+                }
                 black_box(out.len())
             })
         });
@@ -197,9 +199,9 @@ fn big(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new(name, eol_name), |b| {
                 b.iter(|| {
                     let composed = composer.compose(black_box(&draft)).expect("composes");
-                    composed
-                        .write_message(0, &mut std::io::sink())
-                        .expect("writes");
+                    for sub in &composed {
+                        sub.write_to(&mut std::io::sink()).expect("writes");
+                    }
                 })
             });
         }
@@ -219,7 +221,9 @@ fn varied(c: &mut Criterion) {
                 for d in &drafts {
                     let composed = composer.compose(black_box(d)).expect("composes");
                     out.clear();
-                    composed.push_message(0, &mut out);
+                    for sub in &composed {
+                        sub.push_to(&mut out);
+                    }
                     black_box(out.len());
                 }
             })

@@ -15,14 +15,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Options::default()
     })?;
     let composed = composer.compose(&draft)?;
-    for (i, sub) in composed.submissions.iter().enumerate() {
+    let count = composed.iter().len();
+    for (i, sub) in composed.iter().enumerate() {
         println!(
-            "--- submission {} of {}: {}",
+            "--- submission {} of {count}: {}",
             i + 1,
-            composed.submissions.len(),
-            sub.envelope.to_json()
+            sub.envelope().to_json()
         );
-        print!("{}", String::from_utf8_lossy(&composed.message(i)));
+        print!("{}", String::from_utf8_lossy(&sub.to_bytes()));
     }
     Ok(())
 }

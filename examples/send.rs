@@ -21,11 +21,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let draft = std::fs::read(draft)?;
     let composed = Composer::new(Options::default())?.compose(&draft)?;
     let mut relay = SmtpRelay::new(settings);
-    for (i, submission) in composed.submissions.iter().enumerate() {
-        let delivery = relay.submit(&submission.envelope, &composed.message(i))?;
+    for submission in &composed {
+        let delivery = relay.submit(submission.envelope(), &submission.to_bytes())?;
         println!(
             "{} accepted: {}",
-            composed.message_id,
+            composed.message_id(),
             join_addrs(&delivery.accepted)
         );
     }

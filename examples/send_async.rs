@@ -21,14 +21,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .build()?;
     let draft = std::fs::read(draft)?;
     let composed = Composer::new(Options::default())?.compose(&draft)?;
-    let id = composed.message_id.clone();
+    let id = composed.message_id().to_owned();
     // Owned copies, so that the tasks ('static) can share them.
     let messages: Arc<Vec<(Envelope, Vec<u8>)>> = Arc::new(
         composed
-            .submissions
             .iter()
-            .enumerate()
-            .map(|(i, s)| (s.envelope.clone(), composed.message(i)))
+            .map(|s| (s.envelope().clone(), s.to_bytes()))
             .collect(),
     );
     let tasks: Vec<_> = (1..=2)

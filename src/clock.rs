@@ -6,7 +6,9 @@ use chrono::{DateTime, Local};
 /// A moment, with the UTC offset that a Date field should show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Now {
+    /// Seconds since 1970-01-01T00:00:00Z.
     pub unix: i64,
+    /// Nanoseconds within that second.
     pub nanos: u32,
     /// Seconds east of UTC.
     pub offset: i32,
@@ -14,11 +16,11 @@ pub struct Now {
 
 /// The range of moments a Date field can show: years 0000 to 9999 (RFC 5322 §3.3 has four
 /// digits; chrono agrees). `source_date_epoch` rejects anything outside it.
-pub const UNIX_RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+pub(crate) const UNIX_RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
 
 impl Now {
     /// The moment in RFC 5322 §3.3 form, e.g. `Sun, 29 Nov 2026 04:46:28 +0100`: the same text
-    /// as chrono's `to_rfc2822`. A moment outside [`UNIX_RANGE`] is clamped to it.
+    /// as chrono's `to_rfc2822`. A moment outside the years 0000 to 9999 is clamped to them.
     pub fn rfc5322(&self) -> String {
         self.rfc5322_text().as_str().to_owned()
     }
@@ -26,7 +28,7 @@ impl Now {
     /// [`Now::rfc5322`] without allocating. Written by hand because it runs once per message
     /// and chrono's formatter cost more than the rest of the header edits; the last moment's
     /// text is kept per thread, because a batch composes hundreds of messages per second.
-    pub fn rfc5322_text(&self) -> DateText {
+    pub(crate) fn rfc5322_text(&self) -> DateText {
         thread_local! {
             static LAST: std::cell::Cell<Option<((i64, i32), DateText)>> =
                 const { std::cell::Cell::new(None) };
@@ -83,7 +85,7 @@ impl Now {
 
 /// The text of a Date field, kept inline: `Thu, 1 Jan 1970 00:00:00 +0000` is 30 or 31 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateText {
+pub(crate) struct DateText {
     bytes: [u8; 31],
     len: u8,
 }
@@ -122,6 +124,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Where compose gets the time from.
 pub trait Clock: Send + Sync {
+    /// The current moment, with the UTC offset the Date field should show.
     fn now(&self) -> Now;
 }
 
@@ -173,7 +176,10 @@ fn local_offset(unix: i64) -> i32 {
 
 /// Always the same moment: for tests and reproducible builds.
 #[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Now);
+pub struct FixedClock(
+    /// The moment it always gives.
+    pub Now,
+);
 
 impl FixedClock {
     /// A fixed moment in UTC.
@@ -192,7 +198,8 @@ impl Clock for FixedClock {
     }
 }
 
-/// Reads `SOURCE_DATE_EPOCH` (reproducible-builds.org): None when unset or empty.
+/// Reads `SOURCE_DATE_EPOCH` (reproducible-builds.org): None when unset or empty; an error
+/// (saying what is wrong) when it is not a whole number of seconds within the years 0000–9999.
 pub fn source_date_epoch() -> Result<Option<i64>, String> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => match v.trim().parse::<i64>() {

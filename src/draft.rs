@@ -2,7 +2,8 @@
 //! and its body, without copying. Also owns the CRLF rules: output lines end in CRLF, and no line
 //! may exceed 998 octets (RFC 5322 §2.1.1).
 
-use crate::error::{Finding, Problem, quote_input};
+use crate::error::{Finding, Problem};
+use crate::quote::quote_input;
 use crate::scan::lf_to_crlf;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -33,7 +34,7 @@ impl<'a> Field<'a> {
         self.name().eq_ignore_ascii_case(name)
     }
     /// Appends the field with CRLF line endings (a last line without one gets one).
-    pub fn push_crlf(&self, out: &mut Vec<u8>) {
+    pub(crate) fn push_crlf(&self, out: &mut Vec<u8>) {
         if self.folded {
             push_crlf(out, self.raw);
         } else {
@@ -54,7 +55,9 @@ impl<'a> Field<'a> {
 /// A parsed draft. Borrows the source; nothing is copied.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
+    /// The whole draft as given to [`Draft::parse`].
     pub source: &'a [u8],
+    /// The header fields, in order.
     pub fields: Vec<Field<'a>>,
     /// The empty line between header and body, if the draft had one.
     pub separator: bool,
@@ -185,7 +188,7 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 }
 
 /// Appends `bytes` with every line ending made CRLF; a final unterminated line gets one too.
-pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
     lf_to_crlf(bytes, out);
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         out.extend_from_slice(b"\r\n");
@@ -195,7 +198,7 @@ pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
 /// A validated body: no line over 998 octets. Line endings are converted to CRLF only when the
 /// body is written, in small chunks, so a large LF body is never held twice in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Body<'a> {
+pub(crate) struct Body<'a> {
     /// The body exactly as written.
     pub raw: &'a [u8],
     /// Some line ends in a bare LF, so the output is a converted copy.
@@ -234,7 +237,7 @@ impl<'a> Body<'a> {
 
     /// The body with CRLF line endings, borrowed when it already has them. A last line without a
     /// line ending stays without one: the bytes are the user's.
-    pub fn to_crlf(&self) -> Cow<'a, [u8]> {
+    pub fn to_crlf(self) -> Cow<'a, [u8]> {
         if !self.bare_lf {
             return Cow::Borrowed(self.raw);
         }

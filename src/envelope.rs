@@ -8,9 +8,19 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 /// MAIL FROM and RCPT TO of one submission.
+///
+/// ```
+/// use envoi::{Addr, Envelope};
+/// let a = |s| Addr::parse(s).unwrap();
+/// let env = Envelope::new(a("ann@x.example"), [a("bob@Y.example"), a("bob@y.example")]);
+/// assert_eq!(env.to, [a("bob@y.example")]); // repeats dropped, domains compared without case
+/// assert_eq!(env.to_json(), r#"{"from":"ann@x.example","to":["bob@y.example"],"smtputf8":false}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Envelope {
+    /// The reverse-path (MAIL FROM).
     pub from: Addr,
+    /// The forward-paths (RCPT TO), each once, in order of first appearance.
     pub to: Vec<Addr>,
     /// True when some address has a non-ASCII local part (RFC 6531).
     pub smtputf8: bool,
@@ -136,7 +146,7 @@ fn push_json_str(out: &mut String, s: &str) {
 
 /// Drops repeated addresses, keeping the order of first appearance. Canonical addresses compare
 /// exactly: the domain is already lower-cased, the local part is case-sensitive (RFC 5321 §2.4).
-pub fn dedupe(addrs: impl IntoIterator<Item = Addr>) -> Vec<Addr> {
+pub(crate) fn dedupe(addrs: impl IntoIterator<Item = Addr>) -> Vec<Addr> {
     let addrs = addrs.into_iter();
     let mut out: Vec<Addr> = Vec::with_capacity(addrs.size_hint().0);
     // A linear scan beats hashing for the handful of recipients most messages have.
@@ -158,7 +168,7 @@ pub fn dedupe(addrs: impl IntoIterator<Item = Addr>) -> Vec<Addr> {
 
 /// One recipient as found in the header.
 #[derive(Debug, Clone)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     pub addr: Addr,
     /// Found in Bcc (or Resent-Bcc): must never be shown to the others.
     pub bcc: bool,
@@ -168,7 +178,7 @@ pub struct Recipient {
 
 /// Which header fields play which role: the original ones, or those of the newest resent block.
 #[derive(Debug, Clone)]
-pub struct Roles {
+pub(crate) struct Roles {
     /// Field indices of the newest resent block, if the draft was resent.
     pub resent: Option<Range<usize>>,
     pub from: &'static str,
@@ -208,7 +218,7 @@ impl Roles {
 /// The newest resent block: the first run of `Resent-*` fields, ended by a field that is not
 /// Resent-* or by a Resent-* name seen again in the run (the next, older block). Trace fields
 /// between blocks end the run too. RFC 5322 §3.6.6: each new block is prepended.
-pub fn newest_resent_block(fields: &[Field]) -> Option<Range<usize>> {
+pub(crate) fn newest_resent_block(fields: &[Field]) -> Option<Range<usize>> {
     let is_resent = |f: &Field| f.name().len() > 7 && f.name()[..7].eq_ignore_ascii_case("Resent-");
     let start = fields.iter().position(is_resent)?;
     let mut end = start;
@@ -242,7 +252,7 @@ fn unfolded(w: &str) -> String {
 
 /// What the header says about the envelope, plus every problem found on the way.
 #[derive(Debug, Clone)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub roles: Roles,
     /// The first author (From or Resent-From mailbox): its domain names Message-IDs.
     pub author: Option<Addr>,
@@ -255,7 +265,7 @@ pub struct Analysis {
 
 /// Reads sender and recipients from the fields that hold them. Bare names (`root`) are qualified
 /// with `local_domain` when one is given.
-pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
+pub(crate) fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
     let roles = Roles::of(draft);
     let mut findings = Vec::new();
     let fields = roles.scope(draft);

@@ -1,41 +1,81 @@
-//! Typed errors: a [`Finding`] is one problem in a draft, tied to its line; [`ComposeError`] is
-//! what composing can fail with. The binary maps these to sysexits codes; the library never exits.
+//! Typed errors of composing: a [`Finding`] is one problem in a draft, tied to its line;
+//! [`ComposeError`] is what composing can fail with. Address errors belong to the address module
+//! and are wrapped here (the dependency points one way: error → address). The binary maps these
+//! to sysexits codes; the library never exits.
 
 use crate::address::AddressError;
 use std::fmt;
 
-/// What is wrong with a draft. Every variant says what to fix.
+/// What is wrong with a draft. Every variant's text says what to fix. Most are errors (compose
+/// refuses the draft); [`Problem::is_error`] names the few that are only warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// A header-block line that is neither `Name: value` nor a continuation.
-    NotAHeader { text: String },
+    NotAHeader {
+        /// The line, quoted safely (control characters escaped, long text cut).
+        text: String,
+    },
     /// A continuation (indented) line before the first field.
-    LeadingContinuation { text: String },
+    LeadingContinuation {
+        /// The line, quoted safely.
+        text: String,
+    },
     /// A line longer than RFC 5322 §2.1.1 allows.
-    LineTooLong { len: usize },
+    LineTooLong {
+        /// Its length in octets, line ending excluded.
+        len: usize,
+    },
     /// An address field that could not be read.
-    BadAddress { field: String, error: AddressError },
+    BadAddress {
+        /// The field's name as written.
+        field: String,
+        /// What is wrong with the address.
+        error: AddressError,
+    },
     /// From names several mailboxes and there is no Sender (RFC 5322 §3.6.2).
-    SenderRequired { field: String, count: usize },
+    SenderRequired {
+        /// The field's name as written (From or Resent-From).
+        field: String,
+        /// How many mailboxes it names.
+        count: usize,
+    },
     /// Sender must name exactly one mailbox.
-    SenderNotSingle { field: String, count: usize },
-    /// No From field, and no envelope sender from options or configuration.
+    SenderNotSingle {
+        /// The field's name as written (Sender or Resent-Sender).
+        field: String,
+        /// How many mailboxes it names.
+        count: usize,
+    },
+    /// No From field, and no envelope sender from the options.
     NoFrom,
     /// From is present but names no mailbox.
-    EmptyFrom { field: String },
+    EmptyFrom {
+        /// The field's name as written.
+        field: String,
+    },
     /// Nobody to deliver to.
     NoRecipients,
-    /// A field that RFC 5322 §3.6 allows at most once appears again (lint only).
-    Repeated { field: String, first_line: usize },
-    /// A destination field with no address at all (lint only).
-    EmptyDestination { field: String },
-    /// No From field (lint only: compose may fill the envelope from options).
+    /// A field that RFC 5322 §3.6 allows at most once appears again (a warning).
+    Repeated {
+        /// The field's name as written, where it appears again.
+        field: String,
+        /// Where it appeared first.
+        first_line: usize,
+    },
+    /// A destination field with no address at all (a warning).
+    EmptyDestination {
+        /// The field's name as written.
+        field: String,
+    },
+    /// No From field, while the options give the envelope sender (a warning; without an
+    /// envelope sender it is [`Problem::NoFrom`]).
     MissingFrom,
 }
 
 impl Problem {
-    /// Lint-only problems are reported by `check` but do not stop composing.
-    pub fn is_fatal(&self) -> bool {
+    /// True for an error, which makes compose refuse the draft; false for a warning, which
+    /// `check` reports but compose tolerates.
+    pub fn is_error(&self) -> bool {
         !matches!(
             self,
             Problem::Repeated { .. } | Problem::EmptyDestination { .. } | Problem::MissingFrom
@@ -76,20 +116,30 @@ impl fmt::Display for Problem {
             Problem::NoFrom => {
                 write!(
                     f,
-                    "From is missing: add a From field to the draft, or give the envelope sender with --from"
+                    "From is missing: add a From field to the draft, or give an envelope sender"
                 )
             }
             Problem::EmptyFrom { field } => write!(f, "{field} names no mailbox"),
             Problem::NoRecipients => {
                 write!(
                     f,
-                    "there are no recipients: the draft has no To, Cc or Bcc address and no --rcpt was given"
+                    "there are no recipients: the draft has no To, Cc or Bcc address and no extra envelope recipient was given"
                 )
             }
-            Problem::Repeated { field, first_line } => write!(
-                f,
-                "{field} appears again (first at line {first_line}); RFC 5322 §3.6 allows it once (envoi uses every address in the envelope)"
-            ),
+            Problem::Repeated { field, first_line } => {
+                write!(
+                    f,
+                    "{field} appears again (first at line {first_line}); RFC 5322 §3.6 allows it once"
+                )?;
+                // Only the destination fields feed the envelope, all of them.
+                if ["To", "Cc", "Bcc"]
+                    .iter()
+                    .any(|d| field.eq_ignore_ascii_case(d))
+                {
+                    f.write_str(" (envoi uses every address in the envelope)")?;
+                }
+                Ok(())
+            }
             Problem::EmptyDestination { field } => {
                 write!(
                     f,
@@ -103,11 +153,21 @@ impl fmt::Display for Problem {
     }
 }
 
-/// One problem and where it is: `line` counts from 1; 0 means it belongs to no single line.
+/// One problem and where it is. Displayed as `line N: what to fix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The line of the draft, counted from 1; 0 when it belongs to no single line.
     pub line: usize,
+    /// What is wrong.
     pub problem: Problem,
+}
+
+impl Finding {
+    /// True for an error (compose refuses the draft), false for a warning: see
+    /// [`Problem::is_error`].
+    pub fn is_error(&self) -> bool {
+        self.problem.is_error()
+    }
 }
 
 impl fmt::Display for Finding {
@@ -121,6 +181,47 @@ impl fmt::Display for Finding {
 
 impl std::error::Error for Finding {}
 
+/// Which compose option an [`OptionError`] is about (a field of
+/// [`Options`](crate::Options)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionName {
+    /// `Options::date`.
+    Date,
+    /// `Options::message_id`.
+    MessageId,
+    /// `Options::id_domain`.
+    IdDomain,
+    /// `Options::local_domain`.
+    LocalDomain,
+    /// `Options::x_mailer`.
+    XMailer,
+}
+
+impl fmt::Display for OptionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OptionName::Date => "date",
+            OptionName::MessageId => "Message-ID",
+            OptionName::IdDomain => "id domain",
+            OptionName::LocalDomain => "local domain",
+            OptionName::XMailer => "X-Mailer",
+        })
+    }
+}
+
+/// An option value that composing cannot use: displayed as ``date `yesterday`: …, write it
+/// like `Sun, 29 Nov 2026 09:30:00 +0100` ``.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{option} `{}`: {reason}", .value.escape_debug())]
+pub struct OptionError {
+    /// Which option.
+    pub option: OptionName,
+    /// The value given.
+    pub value: String,
+    /// What is wrong with it, and what to write instead.
+    pub reason: String,
+}
+
 /// Why a draft could not be composed.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -129,22 +230,5 @@ pub enum ComposeError {
     Draft(#[from] Finding),
     /// An option value is wrong (exit 64 in the CLI).
     #[error("{0}")]
-    Option(String),
-}
-
-/// Shows a piece of user input safely in a message: control characters escaped, long text cut.
-pub(crate) fn quote_input(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
-    let mut out = String::new();
-    for c in s.chars().take(80) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if s.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    Option(OptionError),
 }

@@ -9,14 +9,16 @@
 //! # Pipeline
 //!
 //! ```text
-//! bytes ──► Draft ──► Analysis (envelope roles) ──► Composed (one or more Submissions)
-//!           parse      derive, validate              header edits + Bcc policy, CRLF
+//! bytes ──► Draft ──► envelope roles ──► Composed (one or more Submissions)
+//!           parse      derive, validate   header edits + Bcc policy, CRLF
 //! ```
 //!
 //! - [`Draft::parse`] splits the header fields (raw bytes kept) from the body.
-//! - [`envelope::analyse`] reads Sender/From and To/Cc/Bcc (or the newest Resent-* block).
-//! - [`Composer::compose`] applies the header edits and the [`BccPolicy`], and yields
-//!   [`Submission`]s: an [`Envelope`] plus the exact CRLF bytes to hand to a relay.
+//! - [`Composer::compose`] reads Sender/From and To/Cc/Bcc (or the newest Resent-* block),
+//!   applies the header edits and the [`BccPolicy`], and yields [`Submission`]s: an
+//!   [`Envelope`] plus the exact CRLF bytes to hand to a relay.
+//! - [`Composer::check`] reports every problem of a draft under the same options: its errors
+//!   are exactly the reasons compose refuses a draft.
 //!
 //! # Example
 //!
@@ -26,13 +28,13 @@
 //! let composer = Composer::new(opts)?;
 //! let draft = b"From: Ann <ann@example.org>\nTo: bob@example.net\nBcc: eve@example.com\nSubject: hi\n\nHello\n";
 //! let composed = composer.compose(draft)?;
-//! let sub = &composed.submissions[0];
-//! assert_eq!(sub.envelope.from.as_str(), "ann@example.org");
-//! assert_eq!(sub.envelope.to.len(), 2);
-//! let bytes = composed.message(0);
-//! let text = String::from_utf8(bytes).unwrap();
-//! assert!(text.contains("\r\nMessage-ID: <") && text.contains("\r\nX-Mailer: envoi/"));
-//! assert!(!text.contains("eve@"));
+//! for sub in &composed {
+//!     assert_eq!(sub.envelope().from.as_str(), "ann@example.org");
+//!     assert_eq!(sub.envelope().to.len(), 2);
+//!     let text = String::from_utf8(sub.to_bytes()).unwrap();
+//!     assert!(text.contains("\r\nMessage-ID: <") && text.contains("\r\nX-Mailer: envoi/"));
+//!     assert!(!text.contains("eve@"));
+//! }
 //! # Ok::<(), envoi::ComposeError>(())
 //! ```
 //!
@@ -40,21 +42,26 @@
 //! the same bytes (the CLI does this when `SOURCE_DATE_EPOCH` is set).
 
 pub mod address;
-pub mod check;
+mod check;
 pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod draft;
 pub mod envelope;
 pub mod error;
+#[cfg(fuzzing)]
+pub mod fuzzing;
+mod quote;
 pub mod relay;
 mod scan;
 
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};
-pub use compose::{BccPolicy, Composed, Composer, HashIds, IdSource, Options, Submission, UuidIds};
+pub use compose::{
+    BccPolicy, Composed, Composer, HashIds, IdSource, Options, Submission, Submissions, UuidIds,
+};
 pub use config::{Config, ConfigError};
 pub use draft::Draft;
 pub use envelope::Envelope;
-pub use error::{ComposeError, Finding, Problem};
+pub use error::{ComposeError, Finding, OptionError, OptionName, Problem};
 pub use relay::{Delivery, Relay, RelayError};

@@ -1,12 +1,13 @@
 //! Arbitrary bytes through the whole pipeline: parse, compose under every Bcc policy, and lint.
-//! Nothing may panic, and a successful compose must keep its promises (CRLF output, no Bcc
+//! Nothing may panic, check must report an error exactly when compose refuses (the very error
+//! compose gives among them), and a successful compose must keep its promises (CRLF output, no Bcc
 //! address of a blind recipient in a copy that visible recipients get, envelope JSON equal to
 //! serde_json's). Every header value also goes through both address parsers, whose answers must
 //! be identical; the body check is compared with a plain split into lines, and the CRLF
 //! conversion with a byte-by-byte one.
 #![no_main]
 
-use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options};
+use envoi::{BccPolicy, Composer, FixedClock, HashIds, Options, fuzzing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,17 +33,17 @@ fuzz_target!(|data: &[u8]| {
         let bare = (0..d.body.len())
             .filter(|&i| d.body[i] == b'\n' && (i == 0 || d.body[i - 1] != b'\r'))
             .count();
-        match envoi::draft::Body::check(d.body, d.body_line) {
-            Ok(b) => {
-                assert!(longest <= envoi::draft::MAX_LINE);
-                assert_eq!(b.crlf_len(), d.body.len() + bare);
+        match fuzzing::body_crlf_len(d.body, d.body_line) {
+            Ok(n) => {
+                assert!(longest <= fuzzing::MAX_LINE);
+                assert_eq!(n, d.body.len() + bare);
             }
-            Err(_) => assert!(longest > envoi::draft::MAX_LINE),
+            Err(_) => assert!(longest > fuzzing::MAX_LINE),
         }
         // The CRLF conversion against a byte-by-byte one: a CR before each LF without one, and
         // CRLF after an unterminated last line.
         let mut fast = Vec::new();
-        envoi::draft::push_crlf(&mut fast, d.body);
+        fuzzing::push_crlf(&mut fast, d.body);
         let mut slow = Vec::new();
         for (i, &b) in d.body.iter().enumerate() {
             if b == b'\n' && (i == 0 || d.body[i - 1] != b'\r') {
@@ -56,19 +57,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(fast, slow);
         for f in &d.fields {
             if let Ok(v) = std::str::from_utf8(f.value()) {
-                let mut p = envoi::address::ListParser::new();
-                assert_eq!(p.parse(v), p.parse_full(v), "{v:?}");
+                let (usual, full) = fuzzing::parse_list_both(v);
+                assert_eq!(usual, full, "{v:?}");
             }
         }
     }
-    let _ = envoi::check::check(
-        draft,
-        if knobs & 0x10 != 0 {
-            Some("local.example")
-        } else {
-            None
-        },
-    );
     let opts = Options {
         bcc_policy: match knobs & 3 {
             0 => BccPolicy::Remove,
@@ -90,18 +83,26 @@ fuzz_target!(|data: &[u8]| {
         .unwrap()
         .with_clock(FixedClock::utc(1_800_000_000))
         .with_ids(HashIds);
-    let Ok(c) = composer.compose(draft) else {
+    // check's errors are exactly the reasons compose refuses, under the same options.
+    let findings = composer.check(draft);
+    let composed = composer.compose(draft);
+    match &composed {
+        Ok(_) => assert!(!findings.iter().any(|f| f.is_error()), "{findings:?}"),
+        Err(envoi::ComposeError::Draft(e)) => assert!(findings.contains(e), "{e} not in {findings:?}"),
+        Err(e) => panic!("valid options refused: {e}"),
+    }
+    let Ok(c) = composed else {
         return;
     };
-    assert!(!c.submissions.is_empty());
-    for (i, s) in c.submissions.iter().enumerate() {
-        assert!(!s.envelope.to.is_empty());
+    assert!(c.iter().len() > 0);
+    for s in &c {
+        assert!(!s.envelope().to.is_empty());
         // The hand-written JSON (with its shortcut for unquoted addresses) is serde_json's.
         assert_eq!(
-            s.envelope.to_json(),
-            serde_json::to_string(&s.envelope).unwrap()
+            s.envelope().to_json(),
+            serde_json::to_string(s.envelope()).unwrap()
         );
-        let bytes = c.message(i);
+        let bytes = s.to_bytes();
         // Every LF in the output is part of a CRLF.
         for (k, &b) in bytes.iter().enumerate() {
             if b == b'\n' {

@@ -296,4 +296,106 @@ mod tests {
             assert!(!agrees(v), "{v:?} should be declined");
         }
     }
+
+    /// Over generated fields, the fast path gives exactly what the full RFC 5322 parser gives,
+    /// or declines: same mailboxes, same ranges, same errors. Fields are well-formed lists with
+    /// a random fragment spliced in somewhere, so that both sides of every edge of the fast path
+    /// (dots, quotes, groups, white space, specials) are hit.
+    #[test]
+    fn agrees_with_the_full_parser_on_generated_fields() {
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, TestRunner};
+        let element = prop::sample::select(vec![
+            "a@b.example",
+            "x.y@mail.example",
+            "Bob Builder <bob@example.net>",
+            "\"Doe, J\" <j@x.example>",
+            "<c@d.example>",
+            "Team: e@f.example, g@h.example;",
+            "undisclosed-recipients:;",
+            "John Q. Public <jqp@x.example>",
+            // An encoded word is one atom to the full parser, whatever it holds.
+            "=?utf-8?q?Doe,_J?= <j@x.example>",
+            "=?utf-8?q?k@l.example?=",
+            "=?utf-8?q?M=C3=BCller?=  <m@n.example>",
+            "v@w.example (at work)",
+            "(lead) x@y.example",
+            "Ann <a@n.example> (nested (comment))",
+        ]);
+        let separator = prop::sample::select(vec![",", ", ", " ,\r\n ", ",\t"]);
+        let splice = prop::sample::select(vec![
+            "",
+            ".",
+            "..",
+            "@",
+            "<",
+            ">",
+            ",",
+            ";",
+            ":",
+            " ",
+            "\"",
+            "\\",
+            "(",
+            ")",
+            "=?",
+            "[",
+            "ü",
+            "#",
+            "-",
+            "\r\n",
+            "a",
+            "G:",
+            ", ,",
+            "(c)",
+            "\\)",
+            "=?utf-8?q?a,b?=",
+            "?=",
+        ]);
+        let field = (
+            proptest::collection::vec((element, separator), 0..5),
+            splice,
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(parts, splice, at)| {
+                let mut v: String = parts.iter().map(|(e, s)| format!("{e}{s}")).collect();
+                v.truncate(v.trim_end_matches([',', ' ', '\t', '\r', '\n']).len());
+                let mut at = at.index(v.len() + 1);
+                while !v.is_char_boundary(at) {
+                    at -= 1;
+                }
+                v.insert_str(at, splice);
+                v
+            });
+        let runner = |cases| {
+            TestRunner::new(Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            })
+        };
+        runner(20_000)
+            .run(&field, |v| {
+                let full = ListParser::new().parse_full(&v);
+                prop_assert_eq!(ListParser::new().parse(&v), full, "{:?}", v);
+                Ok(())
+            })
+            .unwrap();
+        // Both paths must be exercised, or the comparison above proves little.
+        let mut r = runner(1);
+        let (mut fast, mut full) = (0, 0);
+        for _ in 0..2000 {
+            let v = field.new_tree(&mut r).unwrap().current();
+            if parse(&v).is_some() {
+                fast += 1;
+            } else {
+                full += 1;
+            }
+        }
+        assert!(
+            fast >= 200 && full >= 200,
+            "fast path {fast}, full parser {full}"
+        );
+    }
 }

@@ -16,26 +16,47 @@ use std::ops::Range;
 /// Why an address field could not be read. Each variant says what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
+    /// A character or token where the address syntax does not allow one.
     #[error("`{found}` is not valid here, in `{within}`")]
-    Unexpected { found: String, within: String },
+    Unexpected {
+        /// The token or character found (or `end of field`).
+        found: String,
+        /// The stretch of the field around it, quoted safely.
+        within: String,
+    },
+    /// A quoted string with no closing `"`.
     #[error("a quoted string is not closed with `\"`")]
     UnclosedQuote,
+    /// A comment with no closing `)`.
     #[error("a comment is not closed with `)`")]
     UnclosedComment,
+    /// A domain literal with no closing `]`.
     #[error("a domain literal is not closed with `]`")]
     UnclosedLiteral,
+    /// An angle address with no closing `>`.
     #[error("`<` is not closed with `>`")]
     UnclosedAngle,
+    /// A group (`name: ...`) with no closing `;`; holds the group's name.
     #[error("group `{0}` is not closed with `;`")]
     UnclosedGroup(String),
+    /// The field's bytes are not UTF-8 (RFC 6532 allows UTF-8 only).
     #[error("the header is not valid UTF-8")]
     NotUtf8,
+    /// A bare name such as `root`, and no local domain to qualify it; holds the name.
     #[error("`{0}` has no `@domain`")]
     NoDomain(String),
+    /// An address whose local part or domain breaks RFC 5321 (or IDNA) rules.
     #[error("`{addr}`: {why}")]
-    Invalid { addr: String, why: &'static str },
+    Invalid {
+        /// The address as written.
+        addr: String,
+        /// Which rule it breaks.
+        why: &'static str,
+    },
+    /// `local@` with nothing after the `@`; holds the local part.
     #[error("`{0}@` has no domain after `@`")]
     MissingDomain(String),
+    /// `<>`: the null reverse-path, which is no recipient or author.
     #[error("`<>` is an empty address")]
     Empty,
 }
@@ -51,7 +72,8 @@ pub struct Addr {
 }
 
 impl Addr {
-    /// Parses and validates one bare addr-spec, as given on a command line (`--rcpt a@b.example`).
+    /// Parses and validates one bare addr-spec (`a@b.example`, no display name), as a user types
+    /// it in a recipient box or on a command line.
     ///
     /// ```
     /// let a = envoi::Addr::parse("Ann@Example.ORG").unwrap();
@@ -73,12 +95,15 @@ impl Addr {
         normalise(local, domain)
     }
 
+    /// The whole address, `local@domain`, in canonical form.
     pub fn as_str(&self) -> &str {
         &self.text
     }
+    /// The local part, quoted where RFC 5321 requires it.
     pub fn local(&self) -> &str {
         &self.text[..self.at]
     }
+    /// The domain: lower case; IDNA ASCII form unless the address needs SMTPUTF8.
     pub fn domain(&self) -> &str {
         &self.text[self.at + 1..]
     }
@@ -166,7 +191,7 @@ pub fn parse_list(value: &str) -> Result<Vec<Mailbox<'_>>, AddressError> {
 /// fields per message, thousands of messages per batch. The buffer is kept per thread between
 /// parsers, so a batch allocates it once.
 #[derive(Debug)]
-pub struct ListParser {
+pub(crate) struct ListParser {
     toks: Vec<Token>,
 }
 
@@ -227,16 +252,12 @@ impl ListParser {
         Ok(false)
     }
 
-    /// Whether [`ListParser::parse`] reads `value` on its fast path (for tests).
-    #[doc(hidden)]
-    pub fn takes_fast_path(value: &str) -> bool {
-        fast::parse_into(value, &mut Vec::new())
-    }
-
-    /// The full RFC 5322 parser, without the fast path: public so that tests and the fuzz
-    /// target can check that both paths agree.
-    #[doc(hidden)]
-    pub fn parse_full<'v>(&mut self, value: &'v str) -> Result<Vec<Mailbox<'v>>, AddressError> {
+    /// The full RFC 5322 parser, without the fast path (which tests and the fuzz target check
+    /// against it).
+    pub(crate) fn parse_full<'v>(
+        &mut self,
+        value: &'v str,
+    ) -> Result<Vec<Mailbox<'v>>, AddressError> {
         let ats = tokenize(value, &mut self.toks)?;
         let mut p = Parser {
             src: value,
@@ -355,7 +376,7 @@ fn tokenize(s: &str, toks: &mut Vec<Token>) -> Result<usize, AddressError> {
 /// The field value as context for an error: unfolded, trimmed, control characters escaped.
 fn within(s: &str) -> String {
     let unfolded: String = s.split(['\r', '\n']).collect();
-    crate::error::quote_input(unfolded.trim().as_bytes())
+    crate::quote::quote_input(unfolded.trim().as_bytes())
 }
 
 fn char_at(s: &str, i: usize) -> String {

@@ -2,7 +2,7 @@
 //! added fields. Values are validated here, once, so no option can inject a header line.
 
 use crate::address::{Addr, AddressError};
-use crate::error::ComposeError;
+use crate::error::{ComposeError, OptionError, OptionName};
 use std::fmt;
 use std::str::FromStr;
 
@@ -22,6 +22,8 @@ pub enum BccPolicy {
 }
 
 impl BccPolicy {
+    /// The policies' names, as [`FromStr`] reads them and [`Display`](fmt::Display) writes
+    /// them, in declaration order.
     pub const NAMES: [&'static str; 4] = ["remove", "split", "split-each", "blank"];
 }
 
@@ -47,15 +49,17 @@ impl fmt::Display for BccPolicy {
     }
 }
 
-/// Everything that shapes a composed message besides the draft itself.
+/// Everything that shapes a composed message besides the draft itself. Checked and put in
+/// canonical form by [`Composer::new`](crate::Composer::new).
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// What Bcc recipients get.
     pub bcc_policy: BccPolicy,
-    /// Envelope sender that overrides Sender/From (`--from`).
+    /// Envelope sender that overrides Sender/From.
     pub envelope_from: Option<Addr>,
     /// Envelope sender when the draft has no From (configuration's default).
     pub default_from: Option<Addr>,
-    /// Envelope-only recipients (`--rcpt`): they get the To/Cc copy.
+    /// Envelope-only recipients: they get the To/Cc copy.
     pub extra_rcpts: Vec<Addr>,
     /// Qualifies bare names such as `root`; without it they are an error.
     pub local_domain: Option<String>,
@@ -85,29 +89,33 @@ impl Default for Options {
     }
 }
 
-/// `envoi/VERSION`.
+/// The X-Mailer that [`Options::default`] adds: `envoi/VERSION`.
 pub fn default_x_mailer() -> String {
     concat!("envoi/", env!("CARGO_PKG_VERSION")).to_owned()
 }
 
-fn bad(what: &str, value: &str, why: impl fmt::Display) -> ComposeError {
-    ComposeError::Option(format!("{what} `{}`: {why}", value.escape_debug()))
+fn bad(option: OptionName, value: &str, why: impl fmt::Display) -> ComposeError {
+    ComposeError::Option(OptionError {
+        option,
+        value: value.to_owned(),
+        reason: why.to_string(),
+    })
 }
 
 impl Options {
     /// Checks every value that will be written into a header, and puts them in canonical form.
-    pub fn validate(mut self) -> Result<Options, ComposeError> {
+    pub(crate) fn validate(mut self) -> Result<Options, ComposeError> {
         if let Some(d) = &self.date {
             let d = d.trim().to_owned();
             chrono::DateTime::parse_from_rfc2822(&d).map_err(|e| {
                 bad(
-                    "--date",
+                    OptionName::Date,
                     &d,
                     format!("{e}; write it like `Sun, 29 Nov 2026 09:30:00 +0100`"),
                 )
             })?;
             if d.contains(['\r', '\n']) {
-                return Err(bad("--date", &d, "must be one line"));
+                return Err(bad(OptionName::Date, &d, "must be one line"));
             }
             self.date = Some(d);
         }
@@ -116,18 +124,22 @@ impl Options {
         }
         if let Some(dom) = &self.id_domain {
             let a = Addr::from_parts("x", dom)
-                .map_err(|e| bad("--id-domain", dom, domain_reason(e)))?;
+                .map_err(|e| bad(OptionName::IdDomain, dom, domain_reason(e)))?;
             self.id_domain = Some(a.ascii_domain().into_owned());
         }
         if let Some(dom) = &self.local_domain {
             let a = Addr::from_parts("x", dom)
-                .map_err(|e| bad("local domain", dom, domain_reason(e)))?;
+                .map_err(|e| bad(OptionName::LocalDomain, dom, domain_reason(e)))?;
             self.local_domain = Some(a.domain().to_owned());
         }
         if let Some(x) = &self.x_mailer
             && (x.chars().any(char::is_control) || x.trim().is_empty())
         {
-            return Err(bad("--x-mailer", x, "must be one line of text, not empty"));
+            return Err(bad(
+                OptionName::XMailer,
+                x,
+                "must be one line of text, not empty",
+            ));
         }
         Ok(self)
     }
@@ -155,7 +167,7 @@ fn valid_msg_id(id: &str) -> Result<String, ComposeError> {
             Ok(format!("<{inner}>"))
         }
         _ => Err(bad(
-            "--message-id",
+            OptionName::MessageId,
             id,
             "write it as `<unique-part@domain>` with no spaces",
         )),

@@ -29,10 +29,10 @@ fn addr(s: &str) -> Addr {
 }
 
 fn text(c: &Composed, i: usize) -> String {
-    String::from_utf8(c.message(i)).unwrap()
+    String::from_utf8(c.iter().nth(i).unwrap().to_bytes()).unwrap()
 }
 
-fn rcpts(s: &Submission) -> Vec<&str> {
+fn rcpts(s: &Part) -> Vec<&str> {
     s.envelope.to.iter().map(Addr::as_str).collect()
 }
 
@@ -40,7 +40,7 @@ fn problem(r: Result<Composed, ComposeError>) -> Problem {
     match r {
         Err(ComposeError::Draft(f)) => f.problem,
         Err(e) => panic!("expected a draft error, got {e}"),
-        Ok(c) => panic!("expected an error, composed {:?}", c.submissions),
+        Ok(c) => panic!("expected an error, composed {:?}", c.parts),
     }
 }
 
@@ -109,16 +109,22 @@ fn bad_options_are_option_errors() {
         x_mailer: Some("x\r\nBcc: leak@x.example".into()),
         ..Options::default()
     });
-    assert!(matches!(r, Err(ComposeError::Option(_))));
+    let Err(ComposeError::Option(e)) = r else {
+        panic!("expected an option error")
+    };
+    assert_eq!(e.option, crate::error::OptionName::XMailer);
+    assert_eq!(e.value, "x\r\nBcc: leak@x.example");
+    // Shown escaped: the error text itself never carries the line break.
+    assert_eq!(
+        e.to_string(),
+        "X-Mailer `x\\r\\nBcc: leak@x.example`: must be one line of text, not empty"
+    );
 }
 
 #[test]
 fn envelope_sender_precedence() {
     let src = b"From: a@x.example\nTo: b@y.example\n\n";
-    let from = |c: Composer, src: &[u8]| {
-        c.compose(src)
-            .map(|c| c.submissions[0].envelope.from.clone())
-    };
+    let from = |c: Composer, src: &[u8]| c.compose(src).map(|c| c.parts[0].envelope.from.clone());
     assert_eq!(from(plain(), src).unwrap(), addr("a@x.example"));
     // --from beats the header; a configured default does not.
     let c = composer(|o| o.envelope_from = Some(addr("bounce@x.example")));
@@ -139,7 +145,7 @@ fn a_resent_block_without_resent_from_needs_an_envelope_sender() {
     let c = composer(|o| o.envelope_from = Some(addr("fwd@x.example")))
         .compose(src)
         .unwrap();
-    assert_eq!(rcpts(&c.submissions[0]), ["new@y.example"]);
+    assert_eq!(rcpts(&c.parts[0]), ["new@y.example"]);
 }
 
 #[test]
@@ -148,9 +154,9 @@ fn extra_recipients_alone_are_enough_and_come_after_the_header_ones() {
     let out = c
         .compose(b"From: a@x.example\nBcc: b@y.example\n\n")
         .unwrap();
-    assert_eq!(rcpts(&out.submissions[0]), ["b@y.example", "x@z.example"]);
+    assert_eq!(rcpts(&out.parts[0]), ["b@y.example", "x@z.example"]);
     let out = c.compose(b"From: a@x.example\n\n").unwrap();
-    assert_eq!(rcpts(&out.submissions[0]), ["x@z.example", "b@y.example"]);
+    assert_eq!(rcpts(&out.parts[0]), ["x@z.example", "b@y.example"]);
     assert_eq!(
         problem(plain().compose(b"From: a@x.example\nTo: g:;\n\n")),
         Problem::NoRecipients
@@ -163,7 +169,7 @@ fn recipients_keep_header_order_across_to_cc_and_bcc() {
         b"From: a@x.example\nBcc: z@x.example\nTo: y@x.example\nCc: x@x.example, z@X.example\n\n";
     let c = plain().compose(src).unwrap();
     assert_eq!(
-        rcpts(&c.submissions[0]),
+        rcpts(&c.parts[0]),
         ["z@x.example", "y@x.example", "x@x.example"]
     );
 }
@@ -181,12 +187,12 @@ const TWO_BCC: &[u8] = b"From: a@x.example\nTo: v@y.example\nBcc: One <one@y.exa
 #[test]
 fn blank_leaves_one_empty_bcc_where_the_first_was() {
     let c = policy(BccPolicy::Blank).compose(TWO_BCC).unwrap();
-    assert_eq!(c.submissions.len(), 1);
+    assert_eq!(c.parts.len(), 1);
     let t = text(&c, 0);
     assert!(t.starts_with("From: a@x.example\r\nTo: v@y.example\r\nBcc:\r\nSubject: s\r\nDate:"));
     assert_eq!(t.matches("cc:").count(), 1, "{t}");
     assert_eq!(
-        rcpts(&c.submissions[0]),
+        rcpts(&c.parts[0]),
         ["v@y.example", "one@y.example", "two@y.example"]
     );
 }
@@ -194,9 +200,9 @@ fn blank_leaves_one_empty_bcc_where_the_first_was() {
 #[test]
 fn split_keeps_every_bcc_line_in_the_blind_copy_only() {
     let c = policy(BccPolicy::Split).compose(TWO_BCC).unwrap();
-    assert_eq!(c.submissions.len(), 2);
-    assert_eq!(rcpts(&c.submissions[0]), ["v@y.example"]);
-    assert_eq!(rcpts(&c.submissions[1]), ["one@y.example", "two@y.example"]);
+    assert_eq!(c.parts.len(), 2);
+    assert_eq!(rcpts(&c.parts[0]), ["v@y.example"]);
+    assert_eq!(rcpts(&c.parts[1]), ["one@y.example", "two@y.example"]);
     assert!(!text(&c, 0).contains("one@"));
     let blind = text(&c, 1);
     assert!(blind.contains("\r\nBcc: One <one@y.example>\r\n"));
@@ -206,9 +212,9 @@ fn split_keeps_every_bcc_line_in_the_blind_copy_only() {
 #[test]
 fn split_each_names_each_recipient_once_as_first_written() {
     let c = policy(BccPolicy::SplitEach).compose(TWO_BCC).unwrap();
-    assert_eq!(c.submissions.len(), 3);
-    assert_eq!(rcpts(&c.submissions[1]), ["one@y.example"]);
-    assert_eq!(rcpts(&c.submissions[2]), ["two@y.example"]);
+    assert_eq!(c.parts.len(), 3);
+    assert_eq!(rcpts(&c.parts[1]), ["one@y.example"]);
+    assert_eq!(rcpts(&c.parts[2]), ["two@y.example"]);
     let one = text(&c, 1);
     assert!(one.contains("\r\nBcc: One <one@y.example>\r\nSubject: s\r\n"));
     assert!(!one.contains("two@") && !one.contains("Again"));
@@ -220,6 +226,31 @@ fn split_each_names_each_recipient_once_as_first_written() {
 }
 
 #[test]
+fn submissions_iterate_in_order_from_either_end_and_know_their_count() {
+    let c = policy(BccPolicy::SplitEach).compose(TWO_BCC).unwrap();
+    let mut it = c.iter();
+    assert_eq!(it.len(), 3);
+    let last = it.next_back().unwrap();
+    assert_eq!(it.len(), 2);
+    assert_eq!(
+        rcpts(&c.parts[2]),
+        last.envelope()
+            .to
+            .iter()
+            .map(Addr::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(last.header(), &c.parts[2].header[..]);
+    let first = it.next().unwrap();
+    assert_eq!(first.envelope(), &c.parts[0].envelope);
+    assert_eq!(it.len(), 1);
+    assert!(it.next().is_some() && it.next().is_none() && it.next_back().is_none());
+    let by_ref: Vec<Vec<u8>> = (&c).into_iter().map(|s| s.to_bytes()).collect();
+    assert_eq!(by_ref.len(), 3);
+    assert_eq!(by_ref[2], last.to_bytes());
+}
+
+#[test]
 fn split_each_unfolds_a_mailbox_written_over_two_lines() {
     for eol in ["\n", "\r\n"] {
         let draft = format!(
@@ -228,7 +259,7 @@ fn split_each_unfolds_a_mailbox_written_over_two_lines() {
         let c = policy(BccPolicy::SplitEach)
             .compose(draft.as_bytes())
             .unwrap();
-        assert_eq!(rcpts(&c.submissions[1]), ["carl@y.example"]);
+        assert_eq!(rcpts(&c.parts[1]), ["carl@y.example"]);
         assert!(
             text(&c, 1).contains("\r\nBcc: Carl Example <carl@y.example>\r\n"),
             "{}",
@@ -243,8 +274,8 @@ fn split_with_only_blind_recipients_makes_no_empty_submission() {
         let c = policy(p)
             .compose(b"From: a@x.example\nBcc: b@y.example\n\n")
             .unwrap();
-        assert_eq!(c.submissions.len(), 1, "{p}");
-        assert_eq!(rcpts(&c.submissions[0]), ["b@y.example"]);
+        assert_eq!(c.parts.len(), 1, "{p}");
+        assert_eq!(rcpts(&c.parts[0]), ["b@y.example"]);
         assert!(text(&c, 0).contains("\r\nBcc: b@y.example\r\n"));
     }
 }
@@ -259,10 +290,10 @@ fn older_resent_bcc_and_original_bcc_are_never_shown() {
         BccPolicy::Blank,
     ] {
         let c = policy(p).compose(src).unwrap();
-        for i in 0..c.submissions.len() {
+        for i in 0..c.parts.len() {
             let t = text(&c, i);
             assert!(!t.contains("oldh@") && !t.contains("ob@"), "{p}: {t}");
-            if c.submissions[i]
+            if c.parts[i]
                 .envelope
                 .to
                 .iter()
@@ -271,7 +302,7 @@ fn older_resent_bcc_and_original_bcc_are_never_shown() {
                 assert!(!t.contains("h@y.example"), "{p}: {t}");
             }
         }
-        let all: Vec<&str> = c.submissions.iter().flat_map(rcpts).collect();
+        let all: Vec<&str> = c.parts.iter().flat_map(rcpts).collect();
         assert_eq!(all, ["n@y.example", "h@y.example"], "{p}");
     }
 }
@@ -292,12 +323,17 @@ fn resent_fields_go_to_the_end_of_the_newest_block() {
 }
 
 #[test]
-fn write_message_and_message_agree_and_the_crlf_body_is_not_copied() {
+fn write_to_push_to_and_to_bytes_agree_and_the_crlf_body_is_not_copied() {
     let src = b"From: a@x.example\r\nTo: b@y.example\r\n\r\nline\r\nline 2\r\n";
     let c = plain().compose(src).unwrap();
+    let sub = c.iter().next().unwrap();
     let mut w = Vec::new();
-    c.write_message(0, &mut w).unwrap();
-    assert_eq!(w, c.message(0));
+    sub.write_to(&mut w).unwrap();
+    assert_eq!(w, sub.to_bytes());
+    let mut pushed = b"kept".to_vec();
+    sub.push_to(&mut pushed);
+    assert_eq!(pushed[4..], w[..]);
+    assert_eq!([sub.header(), b"line\r\nline 2\r\n"].concat(), w);
     assert_eq!(&*c.body(), b"line\r\nline 2\r\n");
     let body_start = src.len() - c.body().len();
     assert_eq!(c.body().as_ptr(), src[body_start..].as_ptr());
@@ -329,12 +365,12 @@ fn smtputf8_follows_any_address_of_the_envelope() {
     let c = composer(|o| o.envelope_from = Some(addr("jösé@x.example")))
         .compose(b"From: a@x.example\nTo: b@y.example\n\n")
         .unwrap();
-    assert!(c.submissions[0].envelope.smtputf8);
+    assert!(c.parts[0].envelope.smtputf8);
     let c = policy(BccPolicy::Split)
         .compose("From: a@x.example\nTo: b@y.example\nBcc: jösé@y.example\n\n".as_bytes())
         .unwrap();
-    assert!(!c.submissions[0].envelope.smtputf8);
-    assert!(c.submissions[1].envelope.smtputf8);
+    assert!(!c.parts[0].envelope.smtputf8);
+    assert!(c.parts[1].envelope.smtputf8);
 }
 
 #[test]
@@ -351,7 +387,7 @@ fn fatal_findings_stop_compose_but_lint_findings_do_not() {
     let c = plain()
         .compose(b"From: a@x.example\nTo: b@y.example\nTo: c@y.example\nCc:\n\n")
         .unwrap();
-    assert_eq!(rcpts(&c.submissions[0]), ["b@y.example", "c@y.example"]);
+    assert_eq!(rcpts(&c.parts[0]), ["b@y.example", "c@y.example"]);
     let p = problem(plain().compose(b"From: a@x.example\nTo: b@\n\n"));
     assert!(
         matches!(p, Problem::BadAddress { ref field, .. } if field == "To"),

@@ -284,8 +284,8 @@ fn check_reports_findings_with_line_numbers() {
     assert_eq!(
         String::from_utf8(o.stdout).unwrap(),
         format!(
-            "{p}:3: Cc is empty; RFC 5322 §3.6.3 wants an address (or `undisclosed-recipients:;`)\n\
-             {p}:4: To appears again (first at line 2); RFC 5322 §3.6 allows it once (envoi uses every address in the envelope)\n\
+            "{p}:3: warning: Cc is empty; RFC 5322 §3.6.3 wants an address (or `undisclosed-recipients:;`)\n\
+             {p}:4: warning: To appears again (first at line 2); RFC 5322 §3.6 allows it once (envoi uses every address in the envelope)\n\
              {p}:5: Bcc: `d@` has no domain after `@`\n"
         )
     );

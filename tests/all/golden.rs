@@ -5,11 +5,18 @@
 //! fixtures/errors must fail with exactly the message in NAME.error. NAME.args holds compose
 //! options, one per line, as the CLI spells them.
 //!
+//! Every draft under fixtures/check goes through the real binary, `envoi check [ARGS] NAME.eml`,
+//! with NAME.toml (when there is one) as the user's configuration file: its output must be
+//! exactly NAME.out, its exit code 65 when NAME.out reports an error (a line that is not a
+//! warning) and 0 otherwise; and `envoi envelope` under the same arguments and configuration
+//! must refuse the draft exactly when check reports an error.
+//!
 //! Every mismatch is collected, so one run shows all broken cases, not just the first.
 
 use envoi::{Addr, BccPolicy, Composer, FixedClock, HashIds, Options};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The moment `SOURCE_DATE_EPOCH=1800000000` names: Fri, 15 Jan 2027 08:00:00 +0000.
 pub const EPOCH: i64 = 1_800_000_000;
@@ -134,11 +141,7 @@ fn run_compose_case(draft: &Path) -> Result<(), String> {
     let want_env =
         fs::read_to_string(&env_path).map_err(|e| format!("{}: {e}", env_path.display()))?;
     let want_env: Vec<&str> = want_env.lines().collect();
-    let got_env: Vec<String> = composed
-        .submissions
-        .iter()
-        .map(|s| s.envelope.to_json())
-        .collect();
+    let got_env: Vec<String> = composed.iter().map(|s| s.envelope().to_json()).collect();
     if want_env != got_env {
         problems.push(format!(
             "envelopes differ\n      want: {want_env:?}\n      got:  {got_env:?}"
@@ -146,16 +149,16 @@ fn run_compose_case(draft: &Path) -> Result<(), String> {
     }
 
     let outs = expected_outputs(draft);
-    if outs.len() != composed.submissions.len() {
+    if outs.len() != composed.iter().len() {
         problems.push(format!(
             "{} expected message file(s), but {} submission(s)",
             outs.len(),
-            composed.submissions.len()
+            composed.iter().len()
         ));
     }
-    for (i, path) in outs.iter().enumerate().take(composed.submissions.len()) {
+    for (path, sub) in outs.iter().zip(&composed) {
         let want = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let got = composed.message(i);
+        let got = sub.to_bytes();
         if want != got {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             problems.push(format!("{name}: {}", first_difference(&want, &got)));
@@ -176,10 +179,67 @@ fn run_error_case(draft: &Path) -> Result<(), String> {
     match composer(draft)?.compose(&source) {
         Ok(c) => Err(format!(
             "composed without error ({} submission(s)); expected: {want}",
-            c.submissions.len()
+            c.iter().len()
         )),
         Err(e) if e.to_string() == want => Ok(()),
         Err(e) => Err(format!("wrong error\n      want: {want}\n      got:  {e}")),
+    }
+}
+
+/// Runs the binary in the case's folder, so that it names the draft as `NAME.eml`, with the
+/// case's configuration (or none: both files point where nothing exists).
+fn envoi_on_case(draft: &Path, command: &str) -> Result<Output, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let user = dir.path().join("config.toml");
+    let toml = sibling(draft, "toml");
+    if toml.exists() {
+        fs::copy(&toml, &user).map_err(|e| format!("{}: {e}", toml.display()))?;
+    }
+    let name = draft.file_name().ok_or("a draft has a name")?;
+    Command::new(env!("CARGO_BIN_EXE_envoi"))
+        .arg(command)
+        .args(case_args(draft))
+        .arg(name)
+        .current_dir(draft.parent().ok_or("a draft has a folder")?)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env("ENVOI_CONFIG", &user)
+        .env("ENVOI_ADMIN_CONFIG", dir.path().join("admin.toml"))
+        .output()
+        .map_err(|e| format!("envoi does not run: {e}"))
+}
+
+fn run_check_case(draft: &Path) -> Result<(), String> {
+    let out_path = sibling(draft, "out");
+    let want = fs::read_to_string(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
+    let o = envoi_on_case(draft, "check")?;
+    let mut problems = Vec::new();
+    let got = String::from_utf8_lossy(&o.stdout);
+    if got != want {
+        problems.push(format!(
+            "output differs\n      want: {want:?}\n      got:  {got:?}"
+        ));
+    }
+    let has_error = want.lines().any(|l| !l.contains(": warning: "));
+    let want_code = if has_error { 65 } else { 0 };
+    if o.status.code() != Some(want_code) {
+        problems.push(format!(
+            "exit {:?}, want {want_code}; stderr: {}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let composed = envoi_on_case(draft, "envelope")?;
+    if composed.status.success() == has_error {
+        problems.push(format!(
+            "check and envelope disagree: envelope exits {:?} ({})",
+            composed.status.code(),
+            String::from_utf8_lossy(&composed.stderr).trim()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n    "))
     }
 }
 
@@ -193,8 +253,11 @@ fn golden_fixtures() {
             run_compose_case as fn(&Path) -> Result<(), String>,
         ),
         ("errors", run_error_case),
+        ("check", run_check_case),
     ] {
-        for draft in drafts(folder) {
+        let cases = drafts(folder);
+        assert!(!cases.is_empty(), "no case ran in fixtures/{folder}");
+        for draft in cases {
             ran += 1;
             if let Err(why) = run(&draft) {
                 let name = draft.strip_prefix(fixtures()).unwrap_or(&draft);
@@ -202,7 +265,6 @@ fn golden_fixtures() {
             }
         }
     }
-    assert!(ran > 0, "no fixture ran: is fixtures/ missing?");
     assert!(
         failures.is_empty(),
         "{} of {ran} golden cases failed:\n{}",
@@ -216,7 +278,7 @@ fn golden_fixtures() {
 #[test]
 fn every_fixture_file_belongs_to_a_case() {
     let mut stray = Vec::new();
-    for folder in ["compose", "errors"] {
+    for folder in ["compose", "errors", "check"] {
         let dir = fixtures().join(folder);
         let cases: Vec<String> = drafts(folder)
             .iter()
@@ -231,10 +293,10 @@ fn every_fixture_file_belongs_to_a_case() {
             }
         }
         for c in &cases {
-            let need = if folder == "compose" {
-                "envelope.jsonl"
-            } else {
-                "error"
+            let need = match folder {
+                "compose" => "envelope.jsonl",
+                "errors" => "error",
+                _ => "out",
             };
             if !dir.join(format!("{c}.{need}")).exists() {
                 stray.push(format!("{folder}/{c}.eml has no {c}.{need}"));

@@ -54,8 +54,12 @@ pub enum Command {
     },
     /// Print the effective configuration (admin file + user file), passwords masked
     Config,
-    /// Lint drafts against RFC 5322/5321; prints PATH:LINE: finding, exits 65 if any
+    /// Report every problem of each draft under the same options as compose: prints
+    /// PATH:LINE: finding, exits 65 if any would make compose refuse the draft (warnings,
+    /// marked `warning:`, do not)
     Check {
+        #[command(flatten)]
+        opts: ComposeArgs,
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,
     },

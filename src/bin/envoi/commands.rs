@@ -29,7 +29,11 @@ pub fn run(cli: Cli) -> Result {
             let composer = opts.composer(configured_options()?, sources.len())?;
             each_draft(&composer, &sources, |_, _, c| print_envelopes(c, json))
         }
-        Command::Check { drafts } => check(&Source::list(drafts)),
+        Command::Check { opts, drafts } => {
+            let sources = Source::list(drafts);
+            let composer = opts.composer(configured_options()?, sources.len())?;
+            check(&composer, &sources)
+        }
         Command::Send {
             opts,
             account,
@@ -46,8 +50,8 @@ pub fn run(cli: Cli) -> Result {
     }
 }
 
-/// The `[compose]` defaults of the configuration files, so that `compose` and `envelope` show
-/// exactly what `send` would submit.
+/// The `[compose]` defaults of the configuration files, so that `compose`, `envelope` and
+/// `check` judge exactly what `send` would submit.
 fn configured_options() -> Result<Options> {
     Ok(envoi::Config::load()
         .map_err(Failure::config)?
@@ -90,15 +94,16 @@ fn compose_to_stdout(composer: &Composer, sources: &[Source]) -> Result {
         ));
     }
     each_draft(composer, sources, |_, s, c| {
-        if c.submissions.len() > 1 {
+        let mut subs = c.iter();
+        let (Some(sub), 0) = (subs.next(), subs.len()) else {
             return Err(Failure::usage(format!(
                 "{}: the Bcc policy makes {} submissions; use --out-dir DIR to get each one",
                 s.display(),
-                c.submissions.len()
+                c.iter().len()
             )));
-        }
+        };
         let mut stdout = std::io::stdout().lock();
-        c.write_message(0, &mut stdout)
+        sub.write_to(&mut stdout)
             .and_then(|_| stdout.flush())
             .map_err(|e| Failure::write(Path::new("stdout"), e))
     })
@@ -122,20 +127,21 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
     // thousands of small drafts, allocating and formatting them anew cost a tenth of the run.
     let (mut msg, mut json, mut name) = (Vec::new(), String::new(), String::new());
     each_draft(composer, sources, |k, _, c| {
-        for (i, sub) in c.submissions.iter().enumerate() {
+        let several = c.iter().len() > 1;
+        for (i, sub) in c.iter().enumerate() {
             name.clear();
             name.push_str(&stems[k]);
-            if c.submissions.len() > 1 {
+            if several {
                 name.push('.');
                 name.push_str(&(i + 1).to_string());
             }
             let stem_len = name.len();
             msg.clear();
-            c.push_message(i, &mut msg);
+            sub.push_to(&mut msg);
             name.push_str(".eml");
             out.write(&name, &msg)?;
             json.clear();
-            sub.envelope.push_json(&mut json);
+            sub.envelope().push_json(&mut json);
             json.push('\n');
             name.truncate(stem_len);
             name.push_str(".envelope.json");
@@ -147,9 +153,10 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
 
 fn print_envelopes(c: &Composed, json: bool) -> Result {
     let mut out = String::new();
-    for (i, s) in c.submissions.iter().enumerate() {
+    for (i, s) in c.iter().enumerate() {
+        let envelope = s.envelope();
         if json {
-            out.push_str(&s.envelope.to_json());
+            out.push_str(&envelope.to_json());
             out.push('\n');
             continue;
         }
@@ -158,10 +165,10 @@ fn print_envelopes(c: &Composed, json: bool) -> Result {
         }
         out.push_str(&format!(
             "MAIL FROM:<{}>{}\n",
-            s.envelope.from,
-            if s.envelope.smtputf8 { " SMTPUTF8" } else { "" }
+            envelope.from,
+            if envelope.smtputf8 { " SMTPUTF8" } else { "" }
         ));
-        for r in &s.envelope.to {
+        for r in &envelope.to {
             out.push_str(&format!("RCPT TO:<{r}>\n"));
         }
     }
@@ -171,21 +178,27 @@ fn print_envelopes(c: &Composed, json: bool) -> Result {
         .map_err(|e| Failure::write(Path::new("stdout"), e))
 }
 
-fn check(sources: &[Source]) -> Result {
+/// Prints every finding as `PATH:LINE: text` (`PATH: text` when it has no line), warnings as
+/// `PATH:LINE: warning: text`; exit 65 when some finding is an error, that is when compose would
+/// refuse the draft.
+fn check(composer: &Composer, sources: &[Source]) -> Result {
     let mut failed: Option<u8> = None;
     let mut out = String::new();
     let mut buf = Vec::new();
     for s in sources {
         match s.read_into(&mut buf) {
             Ok(n) => {
-                for f in envoi::check::check(&buf[..n], None) {
+                for f in composer.check(&buf[..n]) {
                     let line = if f.line > 0 {
                         format!("{}:", f.line)
                     } else {
                         String::new()
                     };
-                    out.push_str(&format!("{}:{line} {}\n", s.display(), f.problem));
-                    failed.get_or_insert(DATAERR);
+                    let kind = if f.is_error() { "" } else { "warning: " };
+                    out.push_str(&format!("{}:{line} {kind}{}\n", s.display(), f.problem));
+                    if f.is_error() {
+                        failed.get_or_insert(DATAERR);
+                    }
                 }
             }
             Err(f) => {

@@ -32,7 +32,7 @@ impl Failure {
     pub fn compose(name: &str, e: ComposeError) -> Failure {
         match e {
             ComposeError::Draft(f) => Failure::new(DATAERR, format!("{name}: {f}")),
-            ComposeError::Option(m) => Failure::usage(m),
+            ComposeError::Option(e) => Failure::usage(e.to_string()),
         }
     }
     pub fn config(e: ConfigError) -> Failure {

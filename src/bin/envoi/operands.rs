@@ -119,7 +119,7 @@ impl Command {
             Command::Compose { drafts, .. }
             | Command::Envelope { drafts, .. }
             | Command::Send { drafts, .. }
-            | Command::Check { drafts } => Some(drafts),
+            | Command::Check { drafts, .. } => Some(drafts),
             Command::Config => None,
         }
     }

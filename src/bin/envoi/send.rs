@@ -64,9 +64,9 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
                 continue;
             }
         };
-        let id = &composed.message_id;
-        for (i, sub) in composed.submissions.iter().enumerate() {
-            let env = &sub.envelope;
+        let id = composed.message_id();
+        for sub in &composed {
+            let env = sub.envelope();
             if dry_run {
                 out.line(&format!(
                     "{id} would send from {} to {}",
@@ -77,7 +77,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
             }
             let r =
                 relay.get_or_insert_with(|| relay_config.expect("a relay outside dry runs").open());
-            match r.submit(env, &composed.message(i)) {
+            match r.submit(env, &sub.to_bytes()) {
                 Ok(d) => {
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?;
                 }

@@ -267,9 +267,15 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
     let composed = composer
         .compose(&input)
         .map_err(|e| Failure::compose("<stdin>", e))?;
-    let sub = &composed.submissions[0];
+    // Under the `remove` policy there is exactly one submission.
+    let Some(sub) = composed.iter().next() else {
+        return Err(Failure::new(
+            crate::exit::DATAERR,
+            "the draft made no message",
+        ));
+    };
     let to = if a.from_headers {
-        sub.envelope.to.clone()
+        sub.envelope().to.clone()
     } else {
         rcpts
     };
@@ -282,8 +288,8 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
     }
     let envelope = attempt
         .envelope
-        .insert(Envelope::new(sub.envelope.from.clone(), to));
-    let message = attempt.composed.insert(composed.message(0));
+        .insert(Envelope::new(sub.envelope().from.clone(), to));
+    let message = attempt.composed.insert(sub.to_bytes());
 
     let relay_config = config.relay_for(None).map_err(Failure::config)?;
     attempt.relay = Some(relay_config.describe());

@@ -38,8 +38,8 @@ use crate::envelope::Envelope;
 /// let mut relay = SmtpRelay::new(settings);
 /// let composer = envoi::Composer::new(envoi::Options::default())?;
 /// let composed = composer.compose(b"From: alice@example.org\nTo: bob@example.net\n\nHi\n")?;
-/// for (i, s) in composed.submissions.iter().enumerate() {
-///     let delivery = relay.submit(&s.envelope, &composed.message(i))?;
+/// for s in &composed {
+///     let delivery = relay.submit(s.envelope(), &s.to_bytes())?;
 ///     println!("accepted for {}", envoi::relay::join_addrs(&delivery.accepted));
 /// }
 /// relay.close();

@@ -20,10 +20,8 @@ pub fn composed(subject: &str) -> Vec<(Envelope, Vec<u8>)> {
         .unwrap()
         .compose(text.as_bytes())
         .unwrap();
-    c.submissions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.envelope.clone(), c.message(i)))
+    c.iter()
+        .map(|s| (s.envelope().clone(), s.to_bytes()))
         .collect()
 }
 
