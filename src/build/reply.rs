@@ -1,0 +1,257 @@
+//! [`reply`]: the recipients, subject and threading fields of an answer to a message, per
+//! RFC 5322 §3.6.4 and the rules mail clients share.
+
+use super::{BuildError, DraftBuilder};
+use crate::Addr;
+use crate::address::parse_list_bytes;
+use crate::draft::Draft;
+use base64::Engine;
+
+/// How to answer a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyOptions {
+    /// Reply to all: the parent's To and Cc become the Cc, minus [`ReplyOptions::me`].
+    pub all: bool,
+    /// The user's own addresses (the From of the reply, `[compose] me`): never copied, and a
+    /// parent from one of them is answered to its original recipients.
+    pub me: Vec<Addr>,
+    /// Quote the parent's plain-text body (`> ` prefixes, an attribution line first).
+    pub quote: bool,
+}
+
+/// References longer than this (one line, ids joined by spaces) lose ids from the middle:
+/// RFC 5322 §2.1.1 allows 998 octets per line, `References: ` included.
+const REFERENCES_MAX: usize = 998 - "References: ".len();
+
+/// Starts a reply to `parent` (an RFC 5322 message): To from Reply-To, else From (for a message
+/// the user sent, its original To); with [`ReplyOptions::all`], Cc from the parent's To and
+/// Cc; `Re:` once; In-Reply-To and References. Set From and the body on the result.
+///
+/// ```
+/// use envoi::build::{reply, ReplyOptions};
+/// let parent = b"From: Ann <ann@example.org>\nTo: me@example.net, bob@example.com\n\
+/// Subject: Re: lunch\nMessage-ID: <2@example.org>\nReferences: <1@example.net>\n\nNoon?\n";
+/// let me = vec![envoi::Addr::parse("me@example.net").unwrap()];
+/// let draft = reply(parent, &ReplyOptions { all: true, me, quote: false })?
+///     .from("me@example.net")
+///     .text("Yes.\n")
+///     .to_vec()?;
+/// let text = String::from_utf8(draft).unwrap();
+/// assert!(text.contains("To: \"Ann\" <ann@example.org>\r\nCc: <bob@example.com>\r\n"));
+/// assert!(text.contains("Subject: Re: lunch\r\n"));
+/// assert!(text.contains("In-Reply-To: <2@example.org>\r\n"));
+/// assert!(text.contains("References: <1@example.net> <2@example.org>\r\n"));
+/// # Ok::<(), envoi::build::BuildError>(())
+/// ```
+pub fn reply(parent: &[u8], opts: &ReplyOptions) -> Result<DraftBuilder, BuildError> {
+    let d = Draft::parse(parent).map_err(|f| BuildError::invalid("parent", f.to_string()))?;
+    let from = mailboxes(&d, "From")?;
+    let mine = |a: &Addr| opts.me.contains(a);
+    let sent_by_me = from.iter().any(|(_, a)| mine(a));
+    let to = if sent_by_me {
+        mailboxes(&d, "To")?
+    } else {
+        let reply_to = mailboxes(&d, "Reply-To")?;
+        if reply_to.is_empty() { from.clone() } else { reply_to }
+    };
+    let mut cc = Vec::new();
+    if opts.all {
+        if !sent_by_me {
+            cc.extend(mailboxes(&d, "To")?);
+        }
+        cc.extend(mailboxes(&d, "Cc")?);
+    }
+    let mut seen: Vec<Addr> = to.iter().map(|(_, a)| a.clone()).collect();
+    cc.retain(|(_, a)| {
+        let keep = !mine(a) && !seen.contains(a);
+        seen.push(a.clone());
+        keep
+    });
+    let mut b = DraftBuilder::new()
+        .to(to.into_iter().map(|(t, _)| t))
+        .cc(cc.into_iter().map(|(t, _)| t))
+        .subject(prefixed("Re:", &subject(&d)));
+    let id = unfolded(&d, "Message-ID").and_then(|v| msg_ids(&v).into_iter().next());
+    let mut refs = match unfolded(&d, "References") {
+        Some(r) => msg_ids(&r),
+        None => unfolded(&d, "In-Reply-To").map_or_else(Vec::new, |v| msg_ids(&v)),
+    };
+    if let Some(id) = id {
+        b = b.in_reply_to(id.clone());
+        refs.push(id);
+    }
+    if !refs.is_empty() {
+        b = b.references(trim_middle(refs));
+    }
+    if opts.quote {
+        b = b.text(quote(&d, &from)?);
+    }
+    Ok(b)
+}
+
+/// The value of the first field `name`, unfolded and trimmed; lossy where it is not UTF-8.
+pub(super) fn unfolded(d: &Draft<'_>, name: &str) -> Option<String> {
+    let f = d.fields_named(name).next()?;
+    let v = String::from_utf8_lossy(f.value());
+    Some(v.replace(['\r', '\n'], "").trim().to_owned())
+}
+
+/// The Subject, its RFC 2047 words decoded (mail-builder encodes it again).
+pub(super) fn subject(d: &Draft<'_>) -> String {
+    unfolded(d, "Subject").map_or_else(String::new, |s| super::addresses::decode_words(&s))
+}
+
+/// `prefix` before `subject`, unless the subject already starts with it (in any case): no
+/// `Re: Re:`.
+pub(super) fn prefixed(prefix: &str, subject: &str) -> String {
+    let s = subject.trim();
+    let mut rest = s;
+    while rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        rest = rest[prefix.len()..].trim_start();
+    }
+    if rest.len() == s.len() {
+        return format!("{prefix} {s}").trim_end().to_owned();
+    }
+    format!("{prefix} {rest}").trim_end().to_owned()
+}
+
+/// The mailboxes of every field `name`, as written (unfolded), with their validated address.
+fn mailboxes(d: &Draft<'_>, name: &str) -> Result<Vec<(String, Addr)>, BuildError> {
+    let mut out = Vec::new();
+    for f in d.fields_named(name) {
+        let value = f.value();
+        let err = |source| BuildError::Address {
+            field: format!("parent's {name}"),
+            source,
+        };
+        for b in parse_list_bytes(value).map_err(err)? {
+            let addr = b.resolve(None).map_err(err)?;
+            let text = String::from_utf8_lossy(&value[b.range.clone()]);
+            out.push((text.replace(['\r', '\n'], "").trim().to_owned(), addr));
+        }
+    }
+    Ok(out)
+}
+
+/// Every `<id>` in a field value, in order.
+fn msg_ids(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = v;
+    while let Some(s) = rest.find('<') {
+        let Some(e) = rest[s..].find('>') else { break };
+        let id = &rest[s..s + e + 1];
+        if id.len() > 2 && !id[1..id.len() - 1].contains(char::is_whitespace) {
+            out.push(id.to_owned());
+        }
+        rest = &rest[s + e + 1..];
+    }
+    out
+}
+
+/// Keeps the first id (the thread's root) and the newest ones that fit on one line.
+fn trim_middle(mut refs: Vec<String>) -> Vec<String> {
+    let len = |r: &[String]| r.iter().map(|i| i.len() + 1).sum::<usize>();
+    while refs.len() > 2 && len(&refs) > REFERENCES_MAX {
+        refs.remove(1);
+    }
+    refs
+}
+
+/// The attribution line and the parent's plain-text body with `> ` before each line.
+fn quote(d: &Draft<'_>, from: &[(String, Addr)]) -> Result<String, BuildError> {
+    let text = plain_text(d)?;
+    let who = from.first().map_or("someone", |(t, _)| t.as_str());
+    let mut out = match unfolded(d, "Date") {
+        Some(date) => format!("On {date}, {who} wrote:\n"),
+        None => format!("{who} wrote:\n"),
+    };
+    for line in text.lines() {
+        out.push('>');
+        if !line.is_empty() {
+            out.push(' ');
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The body of a single-part text/plain parent, transfer encoding undone (UTF-8 assumed).
+fn plain_text(d: &Draft<'_>) -> Result<String, BuildError> {
+    let ctype = unfolded(d, "Content-Type").unwrap_or_default();
+    if !(ctype.is_empty() || ctype.to_ascii_lowercase().starts_with("text/plain")) {
+        return Err(BuildError::invalid(
+            "quote",
+            format!("only a text/plain parent can be quoted; this one is `{ctype}`"),
+        ));
+    }
+    let cte = unfolded(d, "Content-Transfer-Encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let bytes = match cte.as_str() {
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(d.body.iter().filter(|b| !b.is_ascii_whitespace()).copied().collect::<Vec<_>>())
+            .map_err(|e| BuildError::invalid("quote", format!("the parent's base64 body: {e}")))?,
+        "quoted-printable" => unquote_printable(d.body),
+        _ => d.body.to_vec(),
+    };
+    Ok(String::from_utf8_lossy(&bytes).replace("\r\n", "\n"))
+}
+
+/// RFC 2045 §6.7 decoding; a malformed `=` sequence is kept as written.
+fn unquote_printable(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] != b'=' {
+            out.push(body[i]);
+            i += 1;
+            continue;
+        }
+        let next = &body[i + 1..];
+        if next.starts_with(b"\r\n") {
+            i += 3;
+        } else if next.starts_with(b"\n") {
+            i += 2;
+        } else if let Some(v) = next
+            .get(..2)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b'=');
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn re_is_not_stacked() {
+        assert_eq!(prefixed("Re:", "lunch"), "Re: lunch");
+        assert_eq!(prefixed("Re:", "RE: re: lunch"), "Re: lunch");
+        assert_eq!(prefixed("Re:", ""), "Re:");
+        assert_eq!(prefixed("Fwd:", "Fwd: x"), "Fwd: x");
+    }
+
+    #[test]
+    fn references_keep_root_and_newest() {
+        let ids: Vec<String> = (0..100).map(|i| format!("<{i:03}-abcdefgh@example.org>")).collect();
+        let kept = trim_middle(ids.clone());
+        assert_eq!(kept[0], ids[0]);
+        assert_eq!(kept.last(), ids.last());
+        assert!(kept.iter().map(|i| i.len() + 1).sum::<usize>() <= REFERENCES_MAX);
+        assert!(kept.len() > 10);
+    }
+
+    #[test]
+    fn quoted_printable_is_decoded() {
+        assert_eq!(unquote_printable(b"Gr=C3=BC=\nsse=3D"), "Grüsse=".as_bytes());
+    }
+}
