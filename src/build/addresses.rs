@@ -222,7 +222,7 @@ mod tests {
             out,
             "To: \"Team\": <a@x.example>, \"B\" <b@y.example>;, <c@z.example>\r\n"
         );
-        assert_eq!(render("Team: ;"), "To: Team:;\r\n");
+        assert_eq!(render("Team: ;"), "To: \"Team\":;\r\n");
     }
 
     #[test]
