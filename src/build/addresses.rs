@@ -158,7 +158,9 @@ fn decode_word(word: &str) -> Option<String> {
     let (charset, enc, text) = (parts.next()?, parts.next()?, parts.next()?);
     let charset = charset.split('*').next()?.to_ascii_lowercase();
     let bytes = match enc {
-        "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
+        "B" | "b" => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?,
         "Q" | "q" => q_decode(text)?,
         _ => return None,
     };
@@ -200,7 +202,10 @@ mod tests {
     #[test]
     fn names_are_quoted_or_encoded() {
         // mail-builder quotes every ASCII display name: always valid, whatever the name holds.
-        assert_eq!(render("Ann <ann@x.example>"), "To: \"Ann\" <ann@x.example>\r\n");
+        assert_eq!(
+            render("Ann <ann@x.example>"),
+            "To: \"Ann\" <ann@x.example>\r\n"
+        );
         assert_eq!(
             render("\"Doe, J\" <j@x.example>"),
             "To: \"Doe, J\" <j@x.example>\r\n"
@@ -210,7 +215,10 @@ mod tests {
 
     #[test]
     fn encoded_words_are_decoded() {
-        assert_eq!(decode_words("=?utf-8?q?Gr=C3=BC=C3=9Fe?= =?UTF-8?B?IGF1cw==?= x"), "Grüße aus x");
+        assert_eq!(
+            decode_words("=?utf-8?q?Gr=C3=BC=C3=9Fe?= =?UTF-8?B?IGF1cw==?= x"),
+            "Grüße aus x"
+        );
         assert_eq!(decode_words("=?ISO-8859-1?Q?J=FCrgen?="), "Jürgen");
         assert_eq!(decode_words("plain =?x?q?kept?="), "plain =?x?q?kept?=");
     }

@@ -2,8 +2,8 @@
 //! with fixed MIME boundaries and without Date or Message-ID (compose adds both).
 
 use super::addresses;
-use mail_builder::headers::address::Address;
 use super::{BuildError, custom_name, one_line, render_field};
+use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::text::Text;
@@ -248,7 +248,10 @@ impl DraftBuilder {
             h.push(("In-Reply-To".into(), msg_ids("in_reply_to", [id])?));
         }
         if !self.references.is_empty() {
-            h.push(("References".into(), msg_ids("references", &self.references)?));
+            h.push((
+                "References".into(),
+                msg_ids("references", &self.references)?,
+            ));
         }
         for (name, value) in &self.headers {
             let field = format!("header {}", name.escape_debug());

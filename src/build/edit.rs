@@ -171,7 +171,10 @@ impl Editor {
         for r in ready {
             r.apply(&mut fields, eol)?;
         }
-        let header_end = d.fields.last().map_or(0, |f| offset(draft, f.raw) + f.raw.len());
+        let header_end = d
+            .fields
+            .last()
+            .map_or(0, |f| offset(draft, f.raw) + f.raw.len());
         let mut out = Vec::with_capacity(draft.len() + 256);
         for f in &fields {
             if !out.is_empty() && !out.ends_with(b"\n") {

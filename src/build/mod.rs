@@ -131,7 +131,10 @@ pub(crate) fn one_line(field: &str, value: &str) -> Result<(), BuildError> {
 /// writes: a custom header may not set them.
 const OWNED: &[(&str, &str)] = &[
     ("Date", "compose adds it (or takes it from its options)"),
-    ("Message-ID", "compose adds it (or takes it from its options)"),
+    (
+        "Message-ID",
+        "compose adds it (or takes it from its options)",
+    ),
     ("Resent-Date", "compose adds it to a resent message"),
     ("Resent-Message-ID", "compose adds it to a resent message"),
     ("MIME-Version", "the builder writes the MIME structure"),
@@ -140,7 +143,10 @@ const OWNED: &[(&str, &str)] = &[
         "Content-Transfer-Encoding",
         "the builder writes the MIME structure",
     ),
-    ("Content-Disposition", "the builder writes the MIME structure"),
+    (
+        "Content-Disposition",
+        "the builder writes the MIME structure",
+    ),
 ];
 
 /// Checks a custom field name: RFC 5322 ftext, and not one the pipeline owns.

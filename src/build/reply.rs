@@ -52,7 +52,11 @@ pub fn reply(parent: &[u8], opts: &ReplyOptions) -> Result<DraftBuilder, BuildEr
         mailboxes(&d, "To")?
     } else {
         let reply_to = mailboxes(&d, "Reply-To")?;
-        if reply_to.is_empty() { from.clone() } else { reply_to }
+        if reply_to.is_empty() {
+            from.clone()
+        } else {
+            reply_to
+        }
     };
     let mut cc = Vec::new();
     if opts.all {
@@ -106,7 +110,12 @@ pub(super) fn subject(d: &Draft<'_>) -> String {
 pub(super) fn prefixed(prefix: &str, subject: &str) -> String {
     let s = subject.trim();
     let mut rest = s;
-    while rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    // Compared as bytes: the prefix is ASCII, so a match ends on a character boundary.
+    while rest
+        .as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+    {
         rest = rest[prefix.len()..].trim_start();
     }
     if rest.len() == s.len() {
@@ -173,6 +182,8 @@ fn quote(d: &Draft<'_>, from: &[(String, Addr)]) -> Result<String, BuildError> {
         }
         out.push('\n');
     }
+    // The answer, if any, follows after an empty line.
+    out.push('\n');
     Ok(out)
 }
 
@@ -190,7 +201,13 @@ fn plain_text(d: &Draft<'_>) -> Result<String, BuildError> {
         .to_ascii_lowercase();
     let bytes = match cte.as_str() {
         "base64" => base64::engine::general_purpose::STANDARD
-            .decode(d.body.iter().filter(|b| !b.is_ascii_whitespace()).copied().collect::<Vec<_>>())
+            .decode(
+                d.body
+                    .iter()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
             .map_err(|e| BuildError::invalid("quote", format!("the parent's base64 body: {e}")))?,
         "quoted-printable" => unquote_printable(d.body),
         _ => d.body.to_vec(),
@@ -238,11 +255,14 @@ mod tests {
         assert_eq!(prefixed("Re:", "RE: re: lunch"), "Re: lunch");
         assert_eq!(prefixed("Re:", ""), "Re:");
         assert_eq!(prefixed("Fwd:", "Fwd: x"), "Fwd: x");
+        assert_eq!(prefixed("Re:", "Grüße"), "Re: Grüße");
     }
 
     #[test]
     fn references_keep_root_and_newest() {
-        let ids: Vec<String> = (0..100).map(|i| format!("<{i:03}-abcdefgh@example.org>")).collect();
+        let ids: Vec<String> = (0..100)
+            .map(|i| format!("<{i:03}-abcdefgh@example.org>"))
+            .collect();
         let kept = trim_middle(ids.clone());
         assert_eq!(kept[0], ids[0]);
         assert_eq!(kept.last(), ids.last());
@@ -252,6 +272,9 @@ mod tests {
 
     #[test]
     fn quoted_printable_is_decoded() {
-        assert_eq!(unquote_printable(b"Gr=C3=BC=\nsse=3D"), "Grüsse=".as_bytes());
+        assert_eq!(
+            unquote_printable(b"Gr=C3=BC=\nsse=3D"),
+            "Grüsse=".as_bytes()
+        );
     }
 }

@@ -52,6 +52,12 @@ pub enum Command {
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,
     },
+    /// Print a draft built from fields, JSON, a reply or a forward (to pipe into compose,
+    /// envelope or send)
+    #[command(args_override_self = true)]
+    Draft(crate::draft::DraftArgs),
+    /// Edit the header fields of a draft; prints it, or replaces the file with --in-place
+    Edit(crate::edit::EditArgs),
     /// Print the effective configuration (admin file + user file), passwords masked
     Config,
     /// Lint drafts against RFC 5322/5321; prints PATH:LINE: finding, exits 65 if any

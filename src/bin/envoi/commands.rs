@@ -30,6 +30,8 @@ pub fn run(cli: Cli) -> Result {
             each_draft(&composer, &sources, |_, _, c| print_envelopes(c, json))
         }
         Command::Check { drafts } => check(&Source::list(drafts)),
+        Command::Draft(args) => crate::draft::run(&args),
+        Command::Edit(args) => crate::edit::run(&args),
         Command::Send {
             opts,
             account,
