@@ -511,3 +511,80 @@ pub(crate) fn guess_type(name: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_reads_no_file() {
+        let b = DraftBuilder::new()
+            .from("a@x.example")
+            .text(Content::Path("/nonexistent/body".into()))
+            .attach(Attachment::file("/nonexistent/file.pdf"));
+        assert!(b.validate().is_ok());
+        let e = b.to_vec().unwrap_err();
+        assert!(matches!(e, BuildError::Read { .. }), "{e}");
+        assert_eq!(e.kind(), super::super::ErrorKind::Input);
+    }
+
+    #[test]
+    fn every_value_is_one_line() {
+        let bad = "x\r\nBcc: e@y.example";
+        let cases = [
+            DraftBuilder::new().from(bad),
+            DraftBuilder::new().sender(bad),
+            DraftBuilder::new().to([bad]),
+            DraftBuilder::new().cc([bad]),
+            DraftBuilder::new().bcc([bad]),
+            DraftBuilder::new().reply_to([bad]),
+            DraftBuilder::new().subject("a\0b"),
+            DraftBuilder::new().in_reply_to(bad),
+            DraftBuilder::new().references([bad]),
+            DraftBuilder::new().header("X-A", bad),
+            DraftBuilder::new().attach(Attachment {
+                content: Content::Bytes(vec![]),
+                filename: Some(bad.into()),
+                content_type: None,
+            }),
+            DraftBuilder::new().attach(Attachment {
+                content: Content::Bytes(vec![]),
+                filename: None,
+                content_type: Some("text/plain\nX: y".into()),
+            }),
+        ];
+        for b in cases {
+            assert!(
+                matches!(b.validate(), Err(BuildError::LineBreak { .. })),
+                "{b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_types_are_checked_and_guessed() {
+        assert!(is_mime_type("application/vnd.oasis.opendocument.text"));
+        assert!(!is_mime_type("text"));
+        assert!(!is_mime_type("text/plain; charset=x"));
+        assert_eq!(guess_type("Bericht.PDF"), "application/pdf");
+        assert_eq!(guess_type("noext"), "application/octet-stream");
+    }
+
+    #[test]
+    fn boundaries_follow_the_content() {
+        let b = |t: &str| {
+            DraftBuilder::new()
+                .text(t)
+                .html("<p>x</p>")
+                .to_vec()
+                .unwrap()
+        };
+        assert_eq!(b("one"), b("one"));
+        let (x, y) = (
+            String::from_utf8(b("one")).unwrap(),
+            String::from_utf8(b("two")).unwrap(),
+        );
+        let boundary = |s: &str| s.split("boundary=\"").nth(1).unwrap()[..22].to_owned();
+        assert_ne!(boundary(&x), boundary(&y));
+    }
+}

@@ -418,3 +418,71 @@ fn trim_eol(raw: &[u8]) -> &[u8] {
 fn offset(source: &[u8], part: &[u8]) -> usize {
     part.as_ptr() as usize - source.as_ptr() as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(e: Editor, d: &str) -> String {
+        String::from_utf8(e.apply(d.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn removing_a_mailbox_takes_its_comma() {
+        let d = "To: a@x.example, b@x.example, c@x.example\n\n";
+        let r = |a: &str| edit(Editor::new().remove_recipient(a), d);
+        assert_eq!(r("a@x.example"), "To: b@x.example, c@x.example\n\n");
+        assert_eq!(r("b@x.example"), "To: a@x.example, c@x.example\n\n");
+        assert_eq!(r("c@x.example"), "To: a@x.example, b@x.example\n\n");
+        assert_eq!(r("C@X.example"), d, "local parts are compared exactly");
+        assert_eq!(r("a@X.EXAMPLE"), "To: b@x.example, c@x.example\n\n");
+    }
+
+    #[test]
+    fn a_group_keeps_its_syntax() {
+        let d = "Cc: T: a@x.example;, b@x.example\n\n";
+        let out = edit(Editor::new().remove_recipient("a@x.example"), d);
+        assert_eq!(out, "Cc: T: ;, b@x.example\n\n");
+        assert!(crate::address::parse_list("T: ;, b@x.example").is_ok());
+    }
+
+    #[test]
+    fn new_lines_follow_the_draft_and_a_last_line_gets_an_end() {
+        let out = edit(Editor::new().add("X-A", "1"), "To: a@x.example\r\n\r\nbody");
+        assert_eq!(out, "To: a@x.example\r\nX-A: 1\r\n\r\nbody");
+        let out = edit(Editor::new().add("X-A", "1"), "To: a@x.example");
+        assert_eq!(out, "To: a@x.example\nX-A: 1\n");
+    }
+
+    #[test]
+    fn set_on_an_address_field_validates_it() {
+        let e = Editor::new().set("Reply-To", "not an address");
+        assert!(matches!(e.validate(), Err(BuildError::Address { .. })));
+        let out = edit(
+            Editor::new().set("reply-to", "R <r@x.example>"),
+            "Reply-To: o@x.example\n\n",
+        );
+        assert_eq!(out, "reply-to: \"R\" <r@x.example>\n\n");
+    }
+
+    #[test]
+    fn owned_and_malformed_names_are_refused() {
+        for (name, owned) in [
+            ("Message-Id", true),
+            ("date", true),
+            ("Bad Name", false),
+            ("", false),
+        ] {
+            let e = Editor::new().set(name, "x").validate().unwrap_err();
+            assert_eq!(matches!(e, BuildError::Owned { .. }), owned, "{name}: {e}");
+        }
+        // Removing is allowed for any name: a draft may carry a stray Date.
+        assert_eq!(
+            edit(
+                Editor::new().remove("DATE"),
+                "Date: x\nTo: a@x.example\n\nb\n"
+            ),
+            "To: a@x.example\n\nb\n"
+        );
+    }
+}
