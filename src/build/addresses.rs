@@ -164,11 +164,13 @@ fn decode_word(word: &str) -> Option<String> {
         "Q" | "q" => q_decode(text)?,
         _ => return None,
     };
-    match charset.as_str() {
-        "utf-8" | "us-ascii" => String::from_utf8(bytes).ok(),
-        "iso-8859-1" | "latin1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        _ => None,
-    }
+    let text: String = match charset.as_str() {
+        "utf-8" | "us-ascii" => String::from_utf8(bytes).ok()?,
+        "iso-8859-1" | "latin1" => bytes.iter().map(|&b| char::from(b)).collect(),
+        _ => return None,
+    };
+    // An encoded CR or LF is text to a reader, but would be a line break here: a space instead.
+    Some(text.replace(|c: char| c.is_control(), " "))
 }
 
 fn q_decode(text: &str) -> Option<Vec<u8>> {
@@ -221,6 +223,7 @@ mod tests {
         );
         assert_eq!(decode_words("=?ISO-8859-1?Q?J=FCrgen?="), "Jürgen");
         assert_eq!(decode_words("plain =?x?q?kept?="), "plain =?x?q?kept?=");
+        assert_eq!(decode_words("=?utf-8?q?a=0D=0ABcc:_x?="), "a  Bcc: x");
     }
 
     #[test]
