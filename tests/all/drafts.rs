@@ -655,3 +655,28 @@ print(rss, hashlib.sha256(a.get_payload(decode=True)).hexdigest(), max(len(l) fo
         "peak RSS grew by {grown} KiB for a 20 MiB file"
     );
 }
+
+#[test]
+fn edit_reads_stdin_without_an_operand() {
+    let dir = tmp();
+    let out = envoi_in(
+        dir.path(),
+        &strings(&["edit", "--add-cc", "c@example.org"]),
+        b"To: a@example.org\n\nbody\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout,
+        b"To: a@example.org\nCc: <c@example.org>\n\nbody\n"
+    );
+    let out = envoi_in(
+        dir.path(),
+        &strings(&["edit", "--in-place", "--add-cc", "c@example.org"]),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(64), "--in-place needs a file");
+}

@@ -33,9 +33,9 @@ pub struct EditArgs {
     /// Replace DRAFT atomically instead of printing
     #[arg(long)]
     pub in_place: bool,
-    /// The draft (RFC 5322, LF or CRLF); `-` reads stdin
+    /// The draft (RFC 5322, LF or CRLF); `-` or none reads stdin
     #[arg(value_name = "DRAFT")]
-    pub draft: PathBuf,
+    pub draft: Option<PathBuf>,
 }
 
 impl EditArgs {
@@ -82,7 +82,8 @@ pub fn run(args: &EditArgs) -> Result {
     let editor = args.editor()?;
     // Every value is checked before the draft is read.
     editor.validate().map_err(failure)?;
-    let stdin = args.draft.as_os_str() == "-";
+    let path = args.draft.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let stdin = path.as_os_str() == "-";
     if args.in_place && stdin {
         return Err(Failure::usage("--in-place needs a file, not stdin"));
     }
@@ -94,12 +95,15 @@ pub fn run(args: &EditArgs) -> Result {
             .map_err(|e| Failure::new(IOERR, format!("cannot read stdin: {e}")))?;
         b
     } else {
-        std::fs::read(&args.draft).map_err(|e| read_failure(&args.draft, e))?
+        std::fs::read(&path).map_err(|e| read_failure(&path, e))?
     };
-    let name = args.draft.display().to_string();
+    let name = match stdin {
+        true => "<stdin>".to_owned(),
+        false => path.display().to_string(),
+    };
     let out = editor.apply(&source).map_err(|e| prefixed(&name, e))?;
     if args.in_place {
-        return replace(&args.draft, &out);
+        return replace(&path, &out);
     }
     let mut stdout = std::io::stdout().lock();
     stdout
