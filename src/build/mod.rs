@@ -10,6 +10,7 @@ mod addresses;
 mod builder;
 mod edit;
 mod forward;
+mod quote;
 mod reply;
 
 pub use builder::{Attachment, Content, DraftBuilder};

@@ -5,7 +5,6 @@ use super::{BuildError, DraftBuilder};
 use crate::Addr;
 use crate::address::parse_list_bytes;
 use crate::draft::Draft;
-use base64::Engine;
 
 /// How to answer a message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,7 +87,7 @@ pub fn reply(parent: &[u8], opts: &ReplyOptions) -> Result<DraftBuilder, BuildEr
         b = b.references(trim_middle(refs));
     }
     if opts.quote {
-        b = b.text(quote(&d, &from)?);
+        b = b.text(super::quote::quote(&d, &from)?);
     }
     Ok(b)
 }
@@ -166,85 +165,6 @@ fn trim_middle(mut refs: Vec<String>) -> Vec<String> {
     refs
 }
 
-/// The attribution line and the parent's plain-text body with `> ` before each line.
-fn quote(d: &Draft<'_>, from: &[(String, Addr)]) -> Result<String, BuildError> {
-    let text = plain_text(d)?;
-    let who = from.first().map_or("someone", |(t, _)| t.as_str());
-    let mut out = match unfolded(d, "Date") {
-        Some(date) => format!("On {date}, {who} wrote:\n"),
-        None => format!("{who} wrote:\n"),
-    };
-    for line in text.lines() {
-        out.push('>');
-        if !line.is_empty() {
-            out.push(' ');
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    // The answer, if any, follows after an empty line.
-    out.push('\n');
-    Ok(out)
-}
-
-/// The body of a single-part text/plain parent, transfer encoding undone (UTF-8 assumed).
-fn plain_text(d: &Draft<'_>) -> Result<String, BuildError> {
-    let ctype = unfolded(d, "Content-Type").unwrap_or_default();
-    if !(ctype.is_empty() || ctype.to_ascii_lowercase().starts_with("text/plain")) {
-        return Err(BuildError::invalid(
-            "quote",
-            format!("only a text/plain parent can be quoted; this one is `{ctype}`"),
-        ));
-    }
-    let cte = unfolded(d, "Content-Transfer-Encoding")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let bytes = match cte.as_str() {
-        "base64" => base64::engine::general_purpose::STANDARD
-            .decode(
-                d.body
-                    .iter()
-                    .filter(|b| !b.is_ascii_whitespace())
-                    .copied()
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(|e| BuildError::invalid("quote", format!("the parent's base64 body: {e}")))?,
-        "quoted-printable" => unquote_printable(d.body),
-        _ => d.body.to_vec(),
-    };
-    Ok(String::from_utf8_lossy(&bytes).replace("\r\n", "\n"))
-}
-
-/// RFC 2045 §6.7 decoding; a malformed `=` sequence is kept as written.
-fn unquote_printable(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] != b'=' {
-            out.push(body[i]);
-            i += 1;
-            continue;
-        }
-        let next = &body[i + 1..];
-        if next.starts_with(b"\r\n") {
-            i += 3;
-        } else if next.starts_with(b"\n") {
-            i += 2;
-        } else if let Some(v) = next
-            .get(..2)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b'=');
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,13 +188,5 @@ mod tests {
         assert_eq!(kept.last(), ids.last());
         assert!(kept.iter().map(|i| i.len() + 1).sum::<usize>() <= REFERENCES_MAX);
         assert!(kept.len() > 10);
-    }
-
-    #[test]
-    fn quoted_printable_is_decoded() {
-        assert_eq!(
-            unquote_printable(b"Gr=C3=BC=\nsse=3D"),
-            "Grüsse=".as_bytes()
-        );
     }
 }
