@@ -57,6 +57,7 @@ pub enum Command {
     #[command(args_override_self = true)]
     Draft(crate::draft::DraftArgs),
     /// Edit the header fields of a draft; prints it, or replaces the file with --in-place
+    #[command(args_override_self = true)]
     Edit(crate::edit::EditArgs),
     /// Print the effective configuration (admin file + user file), passwords masked
     Config,
