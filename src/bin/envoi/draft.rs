@@ -61,7 +61,7 @@ pub struct DraftArgs {
 }
 
 /// Fields from one origin (flags or JSON), before they meet.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Fields {
     from: Option<String>,
     sender: Option<String>,
@@ -144,25 +144,10 @@ pub fn failure(e: BuildError) -> Failure {
 
 /// Builds the fields alone (nothing read) to check them; `origin` prefixes the message.
 fn checked(f: &Fields, origin: &str) -> Result {
-    let b = apply(DraftBuilder::new(), Fields { ..clone_fields(f) })?;
+    // Without a reply's quote, `apply` reads nothing: files are only named here.
+    let b = apply(DraftBuilder::new(), f.clone())?;
     b.validate()
         .map_err(|e| Failure::new(DATAERR, format!("{origin}{e}")))
-}
-
-fn clone_fields(f: &Fields) -> Fields {
-    Fields {
-        from: f.from.clone(),
-        sender: f.sender.clone(),
-        to: f.to.clone(),
-        cc: f.cc.clone(),
-        bcc: f.bcc.clone(),
-        reply_to: f.reply_to.clone(),
-        subject: f.subject.clone(),
-        text: None,
-        html: None,
-        attachments: f.attachments.clone(),
-        headers: f.headers.clone(),
-    }
 }
 
 fn from_flags(a: &DraftArgs) -> Result<Fields> {
