@@ -680,3 +680,40 @@ fn edit_reads_stdin_without_an_operand() {
     );
     assert_eq!(out.status.code(), Some(64), "--in-place needs a file");
 }
+
+/// docs/draft.schema.json names exactly the fields `envoi draft --json` accepts.
+#[test]
+fn the_schema_names_the_accepted_fields() {
+    let schema: serde_json::Value = serde_json::from_slice(
+        &fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/draft.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut documented: Vec<String> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    documented.sort();
+    // serde lists what it expects when it meets an unknown field.
+    let out = envoi_in(
+        tmp().path(),
+        &strings(&["draft", "--json", "-"]),
+        br#"{"no_such_field": 1}"#,
+    );
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = err.split("expected one of ").nth(1).expect("serde's list");
+    let mut accepted: Vec<String> = expected
+        .split(", ")
+        .map(|f| f.split('`').nth(1).unwrap_or("").to_owned())
+        .collect();
+    accepted.sort();
+    assert_eq!(documented, accepted);
+    let attachment = schema["properties"]["attachments"]["items"]["properties"]
+        .as_object()
+        .unwrap();
+    for k in ["path", "content_base64", "filename", "content_type"] {
+        assert!(attachment.contains_key(k), "{k}");
+    }
+}
