@@ -31,3 +31,16 @@ pub fn forward(parent: &[u8]) -> Result<DraftBuilder, BuildError> {
             content_type: Some("message/rfc822".into()),
         }))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_8bit_parent_is_declared_8bit_and_kept() {
+        let parent = "From: a@x.example\nSubject: Fwd: Grüße\n\nÄpfel\n".as_bytes();
+        let out = super::forward(parent).unwrap().to_vec().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Content-Transfer-Encoding: 8bit\r\n\r\nFrom: a@x.example\r\nSubject: Fwd: Grüße\r\n\r\nÄpfel\r\n"));
+        assert!(text.contains("Subject: =?utf-8?"), "{text}");
+        assert!(!text.contains("base64"));
+    }
+}
