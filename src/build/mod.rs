@@ -10,6 +10,7 @@ mod addresses;
 mod builder;
 mod edit;
 mod forward;
+mod mime;
 mod quote;
 mod reply;
 
