@@ -42,6 +42,7 @@
 //! the same bytes (the CLI does this when `SOURCE_DATE_EPOCH` is set).
 
 pub mod address;
+pub mod build;
 mod check;
 pub mod clock;
 pub mod compose;

@@ -42,6 +42,7 @@ pub(super) struct RawCompose {
     pub(super) from: Option<String>,
     pub(super) domain: Option<String>,
     pub(super) aliases: Option<PathBuf>,
+    pub(super) me: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -394,6 +395,20 @@ pub(super) fn merge_compose(
     }
     if let Some(a) = &c.aliases {
         into.aliases = Some(src.path_value(a));
+    }
+    if let Some(me) = &c.me {
+        into.me = me
+            .iter()
+            .map(|m| {
+                Addr::parse(m).map_err(|e| {
+                    src.error(
+                        "compose",
+                        Some("me"),
+                        format!("`{m}` is not an address: {e}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
     }
     Ok(())
 }

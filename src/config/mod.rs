@@ -121,6 +121,8 @@ pub struct ComposeConfig {
     pub domain: Option<String>,
     /// A file in /etc/aliases format.
     pub aliases: Option<PathBuf>,
+    /// The user's own addresses (`me = [...]`): a reply-all does not copy them.
+    pub me: Vec<Addr>,
 }
 
 impl ComposeConfig {

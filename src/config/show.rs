@@ -45,6 +45,10 @@ impl Config {
             "aliases",
             c.aliases.as_ref().map(|p| p.display().to_string()),
         );
+        if !c.me.is_empty() {
+            let me: Vec<String> = c.me.iter().map(|a| quote(a.as_str())).collect();
+            out.push_str(&format!("me = [{}]\n", me.join(", ")));
+        }
         out.push_str("\n[outbox]\n");
         out.push_str(&format!(
             "dir = {}\n",

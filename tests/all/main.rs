@@ -2,6 +2,7 @@
 
 mod cli;
 mod deps;
+mod drafts;
 mod golden;
 mod props;
 mod relay;

@@ -52,6 +52,13 @@ pub enum Command {
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,
     },
+    /// Print a draft built from fields, JSON, a reply or a forward (to pipe into compose,
+    /// envelope or send)
+    #[command(args_override_self = true)]
+    Draft(crate::draft::DraftArgs),
+    /// Edit the header fields of a draft; prints it, or replaces the file with --in-place
+    #[command(args_override_self = true)]
+    Edit(crate::edit::EditArgs),
     /// Print the effective configuration (admin file + user file), passwords masked
     Config,
     /// Report every problem of each draft under the same options as compose: prints

@@ -34,6 +34,8 @@ pub fn run(cli: Cli) -> Result {
             let composer = opts.composer(configured_options()?, sources.len())?;
             check(&composer, &sources)
         }
+        Command::Draft(args) => crate::draft::run(&args),
+        Command::Edit(args) => crate::edit::run(&args),
         Command::Send {
             opts,
             account,

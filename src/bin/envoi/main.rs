@@ -5,6 +5,8 @@
 mod alloc;
 mod args;
 mod commands;
+mod draft;
+mod edit;
 mod exit;
 mod input;
 mod operands;
