@@ -23,6 +23,7 @@ pub(super) struct RawRelay {
     pub(super) tls: Option<TlsMode>,
     pub(super) user: Option<String>,
     pub(super) ca_file: Option<PathBuf>,
+    pub(super) tls_fingerprint: Option<String>,
     pub(super) timeout_secs: Option<u64>,
     pub(super) hello_name: Option<String>,
     pub(super) password_command: Option<String>,
@@ -157,12 +158,13 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
-const SMTP_KEYS: [&str; 10] = [
+const SMTP_KEYS: [&str; 11] = [
     "host",
     "port",
     "tls",
     "user",
     "ca_file",
+    "tls_fingerprint",
     "timeout_secs",
     "hello_name",
     "password_command",
@@ -183,12 +185,13 @@ pub(super) fn validate_relay(
             "`kind` is missing: set kind = \"smtp\", \"sendmail\" or \"file\"",
         )
     })?;
-    let present: [(&str, bool); 13] = [
+    let present: [(&str, bool); 14] = [
         ("host", r.host.is_some()),
         ("port", r.port.is_some()),
         ("tls", r.tls.is_some()),
         ("user", r.user.is_some()),
         ("ca_file", r.ca_file.is_some()),
+        ("tls_fingerprint", r.tls_fingerprint.is_some()),
         ("timeout_secs", r.timeout_secs.is_some()),
         ("hello_name", r.hello_name.is_some()),
         ("password_command", r.password_command.is_some()),
@@ -338,6 +341,18 @@ pub(super) fn validate_smtp(
     }
     if let Some(ca) = &r.ca_file {
         b = b.ca_file(src.path_value(ca));
+    }
+    if let Some(fp) = &r.tls_fingerprint {
+        if tls == TlsMode::None {
+            return Err(err(
+                "tls_fingerprint",
+                "pins a TLS certificate, and tls = \"none\" has none",
+            ));
+        }
+        let fp = fp
+            .parse::<Fingerprint>()
+            .map_err(|e| src.error(table, Some("tls_fingerprint"), e.message()))?;
+        b = b.tls_fingerprint(fp);
     }
     if let Some(t) = r.timeout_secs {
         b = b.timeout(Duration::from_secs(t));

@@ -100,6 +100,9 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
             if let Some(c) = s.ca_file() {
                 kv("ca_file", quote(&c.display().to_string()));
             }
+            if let Some(fp) = s.tls_fingerprint() {
+                kv("tls_fingerprint", quote(&fp.to_string()));
+            }
             kv("timeout_secs", s.timeout().as_secs().to_string());
             if let Some(h) = s.hello_name() {
                 kv("hello_name", quote(h));

@@ -16,6 +16,7 @@ mod postfix;
 mod sendmail;
 mod servers;
 mod smtp;
+mod trust;
 
 /// A draft with To, Cc and Bcc, LF line endings and a body line that starts with a dot.
 pub fn draft(subject: &str) -> String {

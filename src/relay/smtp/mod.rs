@@ -9,6 +9,7 @@
 
 mod blocking;
 mod core;
+mod fingerprint;
 mod settings;
 mod tls;
 #[cfg(feature = "tokio")]
@@ -16,10 +17,11 @@ mod tokio;
 
 #[cfg(feature = "tokio")]
 pub use self::tokio::AsyncSmtpRelay;
+pub use fingerprint::Fingerprint;
 pub(crate) use settings::is_loopback_host;
 pub use settings::{
-    Credentials, DEFAULT_TIMEOUT, Password, PasswordSource, SmtpSettings, SmtpSettingsBuilder,
-    TlsMode,
+    AuthMechanism, Credentials, DEFAULT_TIMEOUT, Password, PasswordSource, SmtpSettings,
+    SmtpSettingsBuilder, TlsMode,
 };
 
 use super::{Delivery, Relay, RelayError};
