@@ -12,6 +12,7 @@ mod async_smtp;
 mod config;
 mod faults;
 mod library;
+mod modes;
 mod postfix;
 mod sendmail;
 mod servers;

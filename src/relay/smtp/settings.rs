@@ -195,7 +195,32 @@ pub(crate) fn read_env(name: &str) -> Result<String, RelayError> {
 }
 
 pub(crate) fn read_file(p: &Path) -> Result<String, RelayError> {
-    std::fs::read_to_string(p).map_err(|e| file_error(p, &e))
+    use std::io::Read;
+    // The mode of the file opened, not of whatever the path names a moment later.
+    let mut f = std::fs::File::open(p).map_err(|e| file_error(p, &e))?;
+    check_secret_file(p, &f.metadata().map_err(|e| file_error(p, &e))?)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(|e| file_error(p, &e))?;
+    Ok(text)
+}
+
+/// A password file must be readable and writable by its owner only: others could read the
+/// secret, or put theirs in its place.
+pub(crate) fn check_secret_file(p: &Path, meta: &std::fs::Metadata) -> Result<(), RelayError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let who = match (mode & 0o070 != 0, mode & 0o007 != 0) {
+        (true, true) => "group and others",
+        (true, false) => "its group",
+        _ => "others",
+    };
+    let p = p.display();
+    Err(config_error(format!(
+        "password_file {p} can be read or written by {who} (mode {mode:04o}), so envoi will not use it; fix it with `chmod 600 {p}`"
+    )))
 }
 
 pub(crate) fn file_error(p: &Path, e: &std::io::Error) -> RelayError {
@@ -500,6 +525,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "s3cret\n").unwrap();
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let read = |s: PasswordSource| s.read().map(|p| p.expose().to_owned());
         assert_eq!(read(PasswordSource::File(f)).unwrap(), "s3cret");
         let c = PasswordSource::Command("printf 'a b\\r\\n'".into());
@@ -511,6 +537,25 @@ mod tests {
         assert!(e.message().contains("ENVOI_SURELY_UNSET_VAR"));
         let given = PasswordSource::Given(Password::new("kept as is\n"));
         assert_eq!(read(given).unwrap(), "kept as is\n");
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        let source = PasswordSource::File(f.clone());
+        for (mode, who) in [(0o644, "others"), (0o640, "its group"), (0o606, "others")] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = source.read().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.message().contains(who), "{}", e.message());
+            assert!(e.message().contains("chmod 600"), "{}", e.message());
+            assert!(!e.message().contains("s3cret"));
+        }
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(source.read().unwrap().expose(), "s3cret");
     }
 
     #[test]
