@@ -22,6 +22,7 @@ pub(super) struct RawRelay {
     pub(super) port: Option<u16>,
     pub(super) tls: Option<TlsMode>,
     pub(super) user: Option<String>,
+    pub(super) auth: Option<AuthMechanism>,
     pub(super) ca_file: Option<PathBuf>,
     pub(super) tls_fingerprint: Option<String>,
     pub(super) timeout_secs: Option<u64>,
@@ -158,11 +159,12 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
-const SMTP_KEYS: [&str; 11] = [
+const SMTP_KEYS: [&str; 12] = [
     "host",
     "port",
     "tls",
     "user",
+    "auth",
     "ca_file",
     "tls_fingerprint",
     "timeout_secs",
@@ -185,11 +187,12 @@ pub(super) fn validate_relay(
             "`kind` is missing: set kind = \"smtp\", \"sendmail\" or \"file\"",
         )
     })?;
-    let present: [(&str, bool); 14] = [
+    let present: [(&str, bool); 15] = [
         ("host", r.host.is_some()),
         ("port", r.port.is_some()),
         ("tls", r.tls.is_some()),
         ("user", r.user.is_some()),
+        ("auth", r.auth.is_some()),
         ("ca_file", r.ca_file.is_some()),
         ("tls_fingerprint", r.tls_fingerprint.is_some()),
         ("timeout_secs", r.timeout_secs.is_some()),
@@ -324,6 +327,12 @@ pub(super) fn validate_smtp(
             "must not be empty",
         ));
     }
+    if r.auth.is_some() && r.user.is_none() {
+        return Err(err(
+            "auth",
+            "a login mechanism needs `user` and a password (or token) source",
+        ));
+    }
     if r.timeout_secs == Some(0) {
         return Err(err("timeout_secs", "must be at least 1"));
     }
@@ -338,6 +347,9 @@ pub(super) fn validate_smtp(
     let mut b = SmtpSettings::builder(host).port(port).tls(tls);
     if let (Some(user), Some((_, source))) = (&r.user, password) {
         b = b.credentials(Credentials::new(user.clone(), source));
+    }
+    if let Some(m) = r.auth {
+        b = b.auth(m);
     }
     if let Some(ca) = &r.ca_file {
         b = b.ca_file(src.path_value(ca));

@@ -5,7 +5,9 @@
 
 use crate::address::Addr;
 use crate::compose::{BccPolicy, Options};
-use crate::relay::smtp::{Credentials, Fingerprint, PasswordSource, SmtpSettings, TlsMode};
+use crate::relay::smtp::{
+    AuthMechanism, Credentials, Fingerprint, PasswordSource, SmtpSettings, TlsMode,
+};
 use crate::relay::{FileRelay, Relay, SendmailRelay, SendmailSettings, SmtpRelay};
 use serde::Deserialize;
 use std::collections::BTreeMap;

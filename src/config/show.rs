@@ -86,6 +86,9 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
             kv("tls", quote(s.tls().name()));
             if let Some(c) = s.credentials() {
                 kv("user", quote(c.user()));
+                if let Some(m) = s.auth() {
+                    kv("auth", quote(m.name()));
+                }
                 match c.password() {
                     PasswordSource::Command(_) => kv(
                         "password_command",

@@ -13,6 +13,7 @@ mod config;
 mod faults;
 mod library;
 mod modes;
+mod oauth;
 mod postfix;
 mod sendmail;
 mod servers;

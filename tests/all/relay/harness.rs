@@ -439,6 +439,15 @@ impl Smtpd {
             .collect()
     }
 
+    /// The AUTH XOAUTH2/OAUTHBEARER attempts (smtpd.py --oauth): mechanism, ok, initial (the
+    /// response came on the AUTH line), error_answer (the client's answer to the error challenge).
+    pub fn oauth_attempts(&self) -> Vec<Value> {
+        self.records()
+            .into_iter()
+            .filter(|r| r["event"] == "auth")
+            .collect()
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.records()
