@@ -1,7 +1,6 @@
 //! Relay tests against real servers: aiosmtpd (STARTTLS + AUTH, implicit TLS, SMTPUTF8, a
-//! self-signed certificate, XOAUTH2/OAUTHBEARER, injected
-//! faults), Postfix (its sendmail and its smtpd, relaying to aiosmtpd), git send-email driving
-//! `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
+//! self-signed certificate, XOAUTH2/OAUTHBEARER, injected faults), Postfix (its sendmail and its
+//! smtpd, relaying to aiosmtpd), git send-email driving `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
 //! exit code and that the message was not lost.
 //!
 //! Servers come from tests/servers/ (smtpd.py, postfix.sh); scripts/test installs what they need.

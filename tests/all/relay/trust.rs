@@ -218,3 +218,96 @@ fn the_async_driver_pins_the_same_way() {
     submit(builder().tls_fingerprint(fp).build().unwrap()).unwrap();
     assert_eq!(server.messages().len(), 2);
 }
+
+/// A TLS server that presents the self-signed certificate but signs the handshake with `key`,
+/// then hangs up: with another key than the certificate's, it is an impostor that copied the
+/// certificate. A hand-written fault (rustls' own server): OpenSSL, hence aiosmtpd, refuses to
+/// serve a key that does not match its certificate.
+fn impostor(key: &Path) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::server::{ClientHello, ResolvesServerCert};
+    use rustls::sign::CertifiedKey;
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct Fixed(Arc<CertifiedKey>);
+    impl ResolvesServerCert for Fixed {
+        fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            Some(Arc::clone(&self.0))
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let signer = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::from_pem_file(key).unwrap())
+        .unwrap();
+    let certs = CertificateDer::pem_file_iter(&self_signed().cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    // CertifiedKey::new does not check that the key belongs to the certificate.
+    let resolver = Fixed(Arc::new(CertifiedKey::new(certs, signer)));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut sock, _)) = listener.accept() {
+            let mut conn = rustls::ServerConnection::new(config).unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut sock).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_pin_still_checks_the_handshake_signature() {
+    use envoi::relay::smtp::{SmtpRelay, SmtpSettings, TlsMode};
+    use envoi::relay::{ErrorKind, Relay};
+    let other_key = run_dir().join("self-signed/other-key.pem");
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .arg("-out")
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let msgs = super::library::composed("impostor");
+    let submit = |port: u16| {
+        let settings = SmtpSettings::builder("127.0.0.1")
+            .port(port)
+            .tls(TlsMode::Implicit)
+            .tls_fingerprint(self_signed().fingerprint.parse().unwrap())
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        SmtpRelay::new(settings)
+            .submit(&msgs[0].0, &msgs[0].1)
+            .unwrap_err()
+    };
+    let e = submit(impostor(&other_key));
+    assert_eq!(e.kind(), ErrorKind::Transient);
+    assert!(
+        e.message().contains("TLS failure") && e.message().contains("BadSignature"),
+        "{e}"
+    );
+    // The same server with the certificate's own key gets through TLS, and fails only at the
+    // SMTP greeting it never sends.
+    let e = submit(impostor(&self_signed().key));
+    assert!(!e.message().contains("TLS failure"), "{e}");
+}
