@@ -22,7 +22,9 @@ pub(super) struct RawRelay {
     pub(super) port: Option<u16>,
     pub(super) tls: Option<TlsMode>,
     pub(super) user: Option<String>,
+    pub(super) auth: Option<AuthMechanism>,
     pub(super) ca_file: Option<PathBuf>,
+    pub(super) tls_fingerprint: Option<String>,
     pub(super) timeout_secs: Option<u64>,
     pub(super) hello_name: Option<String>,
     pub(super) password_command: Option<String>,
@@ -158,12 +160,14 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
-const SMTP_KEYS: [&str; 10] = [
+const SMTP_KEYS: [&str; 12] = [
     "host",
     "port",
     "tls",
     "user",
+    "auth",
     "ca_file",
+    "tls_fingerprint",
     "timeout_secs",
     "hello_name",
     "password_command",
@@ -184,12 +188,14 @@ pub(super) fn validate_relay(
             "`kind` is missing: set kind = \"smtp\", \"sendmail\" or \"file\"",
         )
     })?;
-    let present: [(&str, bool); 13] = [
+    let present: [(&str, bool); 15] = [
         ("host", r.host.is_some()),
         ("port", r.port.is_some()),
         ("tls", r.tls.is_some()),
         ("user", r.user.is_some()),
+        ("auth", r.auth.is_some()),
         ("ca_file", r.ca_file.is_some()),
+        ("tls_fingerprint", r.tls_fingerprint.is_some()),
         ("timeout_secs", r.timeout_secs.is_some()),
         ("hello_name", r.hello_name.is_some()),
         ("password_command", r.password_command.is_some()),
@@ -322,6 +328,12 @@ pub(super) fn validate_smtp(
             "must not be empty",
         ));
     }
+    if r.auth.is_some() && r.user.is_none() {
+        return Err(err(
+            "auth",
+            "a login mechanism needs `user` and a password (or token) source",
+        ));
+    }
     if r.timeout_secs == Some(0) {
         return Err(err("timeout_secs", "must be at least 1"));
     }
@@ -337,8 +349,23 @@ pub(super) fn validate_smtp(
     if let (Some(user), Some((_, source))) = (&r.user, password) {
         b = b.credentials(Credentials::new(user.clone(), source));
     }
+    if let Some(m) = r.auth {
+        b = b.auth(m);
+    }
     if let Some(ca) = &r.ca_file {
         b = b.ca_file(src.path_value(ca));
+    }
+    if let Some(fp) = &r.tls_fingerprint {
+        if tls == TlsMode::None {
+            return Err(err(
+                "tls_fingerprint",
+                "pins a TLS certificate, and tls = \"none\" has none",
+            ));
+        }
+        let fp = fp
+            .parse::<Fingerprint>()
+            .map_err(|e| src.error(table, Some("tls_fingerprint"), e.message()))?;
+        b = b.tls_fingerprint(fp);
     }
     if let Some(t) = r.timeout_secs {
         b = b.timeout(Duration::from_secs(t));

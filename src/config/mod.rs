@@ -5,7 +5,9 @@
 
 use crate::address::Addr;
 use crate::compose::{BccPolicy, Options};
-use crate::relay::smtp::{Credentials, PasswordSource, SmtpSettings, TlsMode};
+use crate::relay::smtp::{
+    AuthMechanism, Credentials, Fingerprint, PasswordSource, SmtpSettings, TlsMode,
+};
 use crate::relay::{FileRelay, Relay, SendmailRelay, SendmailSettings, SmtpRelay};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -220,22 +222,28 @@ pub fn default_outbox_dir() -> PathBuf {
     xdg("XDG_STATE_HOME", ".local/state").join("envoi/outbox")
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| ConfigError {
-            path: Some(path.to_owned()),
-            line: None,
-            key: None,
-            message: "the file is not valid UTF-8".into(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ConfigError {
-            path: Some(path.to_owned()),
-            line: None,
-            key: None,
-            message: format!("cannot read it: {e}"),
-        }),
-    }
+/// The file's text, once its mode and owner passed `modes::check` (checked on the file opened,
+/// not on whatever the path names a moment later); None if it does not exist.
+fn read_optional(path: &Path, origin: Origin) -> Result<Option<String>, ConfigError> {
+    use std::io::Read;
+    let error = |message: String| ConfigError {
+        path: Some(path.to_owned()),
+        line: None,
+        key: None,
+        message,
+    };
+    let cannot = |e: std::io::Error| error(format!("cannot read it: {e}"));
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
+    };
+    modes::check(path, origin, &f.metadata().map_err(cannot)?, modes::euid())?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(cannot)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| error("the file is not valid UTF-8".into()))
 }
 
 impl Config {
@@ -245,10 +253,12 @@ impl Config {
         Config::load_from(&admin_path(), &user_path())
     }
 
-    /// Reads and merges two files; either may be missing.
+    /// Reads and merges two files; either may be missing. A file that others can write, or
+    /// that belongs to another user (root may own the admin's), is refused before anything in
+    /// it is used.
     pub fn load_from(admin: &Path, user: &Path) -> Result<Config, ConfigError> {
-        let a = read_optional(admin)?;
-        let u = read_optional(user)?;
+        let a = read_optional(admin, Origin::Admin)?;
+        let u = read_optional(user, Origin::User)?;
         Config::from_texts(admin, a.as_deref(), user, u.as_deref())
     }
 
@@ -389,6 +399,7 @@ impl ConfigError {
 }
 
 mod file;
+mod modes;
 mod show;
 
 use file::*;

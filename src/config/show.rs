@@ -90,6 +90,9 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
             kv("tls", quote(s.tls().name()));
             if let Some(c) = s.credentials() {
                 kv("user", quote(c.user()));
+                if let Some(m) = s.auth() {
+                    kv("auth", quote(m.name()));
+                }
                 match c.password() {
                     PasswordSource::Command(_) => kv(
                         "password_command",
@@ -103,6 +106,9 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
             }
             if let Some(c) = s.ca_file() {
                 kv("ca_file", quote(&c.display().to_string()));
+            }
+            if let Some(fp) = s.tls_fingerprint() {
+                kv("tls_fingerprint", quote(&fp.to_string()));
             }
             kv("timeout_secs", s.timeout().as_secs().to_string());
             if let Some(h) = s.hello_name() {

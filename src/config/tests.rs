@@ -232,3 +232,39 @@ fn relays_describe_themselves() {
         "the file relay /var/spool/envoi"
     );
 }
+
+#[test]
+fn auth_and_tls_fingerprint_keys() {
+    let base = "[relay]\nkind = \"smtp\"\nhost = \"smtp.gmail.com\"\n";
+    let fp = "ab:cd:".repeat(16);
+    let fp = fp.trim_end_matches(':');
+    let c = load(
+        Some(&format!(
+            "{base}user = \"ann\"\nauth = \"xoauth2\"\npassword_env = \"TOKEN\"\ntls_fingerprint = \"{fp}\"\n"
+        )),
+        None,
+    )
+    .unwrap();
+    let RelayConfig::Smtp(s) = c.relay_for(None).unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.auth(), Some(AuthMechanism::Xoauth2));
+    assert_eq!(s.tls_fingerprint().unwrap().to_string(), fp.to_uppercase());
+    let shown = c.to_masked_toml();
+    assert!(shown.contains("auth = \"xoauth2\""), "{shown}");
+    assert!(shown.contains(&fp.to_uppercase()), "{shown}");
+
+    // auth without a user; a fingerprint that is not one; a mechanism envoi does not know.
+    for (extra, line, key) in [
+        ("auth = \"plain\"\n", 4, "relay.auth"),
+        ("tls_fingerprint = \"abcd\"\n", 4, "relay.tls_fingerprint"),
+        (
+            "user = \"a\"\npassword_env = \"P\"\nauth = \"cram-md5\"\n",
+            6,
+            "relay.auth",
+        ),
+    ] {
+        let e = load(Some(&format!("{base}{extra}")), None).unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
+    }
+}

@@ -1,6 +1,6 @@
-//! Relay tests against real servers: aiosmtpd (STARTTLS + AUTH, implicit TLS, SMTPUTF8, injected
-//! faults), Postfix (its sendmail and its smtpd, relaying to aiosmtpd), git send-email driving
-//! `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
+//! Relay tests against real servers: aiosmtpd (STARTTLS + AUTH, implicit TLS, SMTPUTF8, a
+//! self-signed certificate, XOAUTH2/OAUTHBEARER, injected faults), Postfix (its sendmail and its
+//! smtpd, relaying to aiosmtpd), git send-email driving `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
 //! exit code and that the message was not lost.
 //!
 //! Servers come from tests/servers/ (smtpd.py, postfix.sh); scripts/test installs what they need.
@@ -12,10 +12,13 @@ mod async_smtp;
 mod config;
 mod faults;
 mod library;
+mod modes;
+mod oauth;
 mod postfix;
 mod sendmail;
 mod servers;
 mod smtp;
+mod trust;
 
 /// A draft with To, Cc and Bcc, LF line endings and a body line that starts with a dot.
 pub fn draft(subject: &str) -> String {

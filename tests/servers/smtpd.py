@@ -5,6 +5,9 @@ One script, modes chosen by arguments:
 
   --tls none|starttls|implicit   with --cert/--key (a certificate the test generated)
   --auth USER:PASSWORD           AUTH PLAIN/LOGIN required before MAIL
+  --oauth USER:TOKEN             AUTH XOAUTH2 and OAUTHBEARER (RFC 7628) for that access token; any
+                                 other token fails as Gmail fails it: a 334 challenge carrying a JSON
+                                 error, the client's (empty, or ^A) answer, then 535
   --smtputf8                     advertise SMTPUTF8
   --refuse ADDR                  550 for that RCPT TO (repeatable)
   --fault NAME                   see FAULTS below
@@ -16,6 +19,7 @@ It listens on a free port and prints that port, alone on a line, once it accepts
 
 Records:
   {"event": "connect", "conn": N}
+  {"event": "auth", "mechanism": M, "ok": bool, "initial": bool, "error_answer": TEXT|null}  (--oauth only)
   {"event": "message", "conn": N, "tls": bool, "auth": LOGIN|null, "helo": EHLO-NAME, "mail_from": ..., "rcpt_tos": [...],
    "mail_options": [...], "content": TEXT}     (content: the bytes received, un-dot-stuffed, CRLF kept,
                                                  decoded as UTF-8)
@@ -23,6 +27,7 @@ Records:
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import ssl
@@ -96,6 +101,64 @@ class Handler:
         return "250 2.0.0 Ok: queued as T%d" % self.accepted
 
 
+# The error Gmail sends in its 334 challenge when a token is refused.
+GMAIL_ERROR = b'{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}'
+
+
+class OAuthHandler(Handler):
+    """Handler with the OAuth 2 mechanisms (aiosmtpd has none): auth_NAME methods of the handler
+    become AUTH mechanisms."""
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._oauth(server, args, "XOAUTH2", b"")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._oauth(server, args, "OAUTHBEARER", b"\x01")
+
+    async def _oauth(self, server, args, mechanism, error_answer):
+        initial = len(args) > 1
+        if initial:
+            blob = base64.b64decode(args[1])
+        else:
+            blob = await server.challenge_auth("")
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)
+        user, token = _oauth_fields(mechanism, blob)
+        want_user, _, want_token = self.args.oauth.partition(":")
+        ok = user == want_user and token == want_token
+        answer = None
+        if not ok:
+            # Gmail: 334 with the error, the client answers (empty line for XOAUTH2, ^A for
+            # OAUTHBEARER), then 535.
+            got = await server.challenge_auth(GMAIL_ERROR)
+            answer = got.decode("latin-1") if isinstance(got, bytes) else None
+            if got != error_answer:
+                answer = "unexpected: %r" % (got,)
+        self.recorder.write(
+            {"event": "auth", "mechanism": mechanism, "ok": ok, "initial": initial, "error_answer": answer}
+        )
+        return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
+
+
+def _oauth_fields(mechanism, blob):
+    """(user, token) of an XOAUTH2 or OAUTHBEARER initial response."""
+    text = blob.decode("utf-8", "replace")
+    parts = text.split("\x01")
+    user, token = None, None
+    if mechanism == "OAUTHBEARER":
+        gs2 = parts[0].split(",")
+        for p in gs2:
+            if p.startswith("a="):
+                user = p[2:].replace("=2C", ",").replace("=3D", "=")
+        parts = parts[1:]
+    for p in parts:
+        if p.startswith("user="):
+            user = p[5:]
+        if p.startswith("auth=Bearer "):
+            token = p[len("auth=Bearer "):]
+    return user, token
+
+
 def _text(b):
     if b is None:
         return None
@@ -146,6 +209,7 @@ def parse_args(argv):
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--auth", metavar="USER:PASSWORD")
+    p.add_argument("--oauth", metavar="USER:TOKEN")
     p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--refuse", action="append", default=[], metavar="ADDR")
     p.add_argument("--fault", choices=FAULTS)
@@ -174,7 +238,7 @@ async def main(argv):
     warnings.simplefilter("ignore")
     parent = os.getppid()
     recorder = Recorder(args.record)
-    handler = Handler(args, recorder)
+    handler = (OAuthHandler if args.oauth else Handler)(args, recorder)
 
     ctx = None
     if args.tls != "none":
@@ -186,7 +250,9 @@ async def main(argv):
         kwargs.update(tls_context=ctx, require_starttls=True)
     if args.auth:
         user, _, password = args.auth.partition(":")
-        kwargs.update(authenticator=make_authenticator(user, password), auth_required=True)
+        kwargs.update(authenticator=make_authenticator(user, password))
+    if args.auth or args.oauth:
+        kwargs.update(auth_required=True)
         if args.tls == "implicit":
             # aiosmtpd only knows about STARTTLS; with its default it would never offer AUTH here.
             kwargs.update(auth_require_tls=False)

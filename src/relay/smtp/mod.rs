@@ -1,14 +1,15 @@
 //! The SMTP submission relay: one connection (STARTTLS, implicit TLS, or plain toward loopback),
-//! AUTH PLAIN/LOGIN, then one MAIL/RCPT/DATA transaction per message, so a batch of drafts shares
-//! the connection. With PIPELINING (RFC 2920) MAIL and every RCPT go out in one write.
+//! AUTH (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER), then one MAIL/RCPT/DATA transaction per message,
+//! so a batch of drafts shares the connection. With PIPELINING (RFC 2920) MAIL and every RCPT go out in one write.
 //!
 //! The session logic exists once, without I/O (`core`), and is driven by a blocking driver
 //! ([`SmtpRelay`]) and, with the `tokio` feature, by an async one ([`AsyncSmtpRelay`]). Both take
-//! the same [`SmtpSettings`]. lettre is kept for reply parsing, server extensions and AUTH
-//! responses; the connection is envoi's own (see docs/architecture.md for why).
+//! the same [`SmtpSettings`]. lettre is kept for reply parsing and server extensions; the
+//! connection and the AUTH exchange are envoi's own (see docs/architecture.md for why).
 
 mod blocking;
 mod core;
+mod fingerprint;
 mod settings;
 mod tls;
 #[cfg(feature = "tokio")]
@@ -16,10 +17,11 @@ mod tokio;
 
 #[cfg(feature = "tokio")]
 pub use self::tokio::AsyncSmtpRelay;
+pub use fingerprint::Fingerprint;
 pub(crate) use settings::is_loopback_host;
 pub use settings::{
-    Credentials, DEFAULT_TIMEOUT, Password, PasswordSource, SmtpSettings, SmtpSettingsBuilder,
-    TlsMode,
+    AuthMechanism, Credentials, DEFAULT_TIMEOUT, Password, PasswordSource, SmtpSettings,
+    SmtpSettingsBuilder, TlsMode,
 };
 
 use super::{Delivery, Relay, RelayError};

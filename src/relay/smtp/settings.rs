@@ -2,6 +2,7 @@
 //! where the password comes from. Built with [`SmtpSettings::builder`]; the configuration module
 //! builds the same type from TOML, and a mail client builds it from its own account settings.
 
+use super::fingerprint::Fingerprint;
 use crate::relay::{ErrorKind, RelayError};
 use std::fmt;
 use std::net::IpAddr;
@@ -37,6 +38,50 @@ impl TlsMode {
             TlsMode::Implicit => 465,
             TlsMode::None => 25,
         }
+    }
+}
+
+/// The SASL mechanism of the login. Without one, envoi takes the best the server offers of
+/// PLAIN and LOGIN. The OAuth 2 mechanisms take an access token where the others take a
+/// password; it comes from the same [`PasswordSource`]s (a command is how a token helper plugs
+/// in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMechanism {
+    /// AUTH PLAIN (RFC 4616).
+    Plain,
+    /// AUTH LOGIN.
+    Login,
+    /// AUTH XOAUTH2, Google's and Microsoft's OAuth 2 mechanism.
+    Xoauth2,
+    /// AUTH OAUTHBEARER (RFC 7628).
+    Oauthbearer,
+}
+
+impl AuthMechanism {
+    /// The SASL name, as in the server's EHLO list: `PLAIN`, `LOGIN`, `XOAUTH2`, `OAUTHBEARER`.
+    pub fn sasl_name(self) -> &'static str {
+        match self {
+            AuthMechanism::Plain => "PLAIN",
+            AuthMechanism::Login => "LOGIN",
+            AuthMechanism::Xoauth2 => "XOAUTH2",
+            AuthMechanism::Oauthbearer => "OAUTHBEARER",
+        }
+    }
+
+    /// The name used in configuration files: `plain`, `login`, `xoauth2`, `oauthbearer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMechanism::Plain => "plain",
+            AuthMechanism::Login => "login",
+            AuthMechanism::Xoauth2 => "xoauth2",
+            AuthMechanism::Oauthbearer => "oauthbearer",
+        }
+    }
+
+    /// Whether the secret is an OAuth 2 access token rather than a password.
+    pub fn is_oauth(self) -> bool {
+        matches!(self, AuthMechanism::Xoauth2 | AuthMechanism::Oauthbearer)
     }
 }
 
@@ -150,7 +195,32 @@ pub(crate) fn read_env(name: &str) -> Result<String, RelayError> {
 }
 
 pub(crate) fn read_file(p: &Path) -> Result<String, RelayError> {
-    std::fs::read_to_string(p).map_err(|e| file_error(p, &e))
+    use std::io::Read;
+    // The mode of the file opened, not of whatever the path names a moment later.
+    let mut f = std::fs::File::open(p).map_err(|e| file_error(p, &e))?;
+    check_secret_file(p, &f.metadata().map_err(|e| file_error(p, &e))?)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(|e| file_error(p, &e))?;
+    Ok(text)
+}
+
+/// A password file must be readable and writable by its owner only: others could read the
+/// secret, or put theirs in its place.
+pub(crate) fn check_secret_file(p: &Path, meta: &std::fs::Metadata) -> Result<(), RelayError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let who = match (mode & 0o070 != 0, mode & 0o007 != 0) {
+        (true, true) => "group and others",
+        (true, false) => "its group",
+        _ => "others",
+    };
+    let p = p.display();
+    Err(config_error(format!(
+        "password_file {p} can be read or written by {who} (mode {mode:04o}), so envoi will not use it; fix it with `chmod 600 {p}`"
+    )))
 }
 
 pub(crate) fn file_error(p: &Path, e: &std::io::Error) -> RelayError {
@@ -218,6 +288,8 @@ pub struct SmtpSettings {
     tls: TlsMode,
     credentials: Option<Credentials>,
     ca_file: Option<PathBuf>,
+    tls_fingerprint: Option<Fingerprint>,
+    auth: Option<AuthMechanism>,
     timeout: Duration,
     hello_name: Option<String>,
 }
@@ -243,6 +315,8 @@ impl SmtpSettings {
             tls: TlsMode::Starttls,
             credentials: None,
             ca_file: None,
+            tls_fingerprint: None,
+            auth: None,
             timeout: DEFAULT_TIMEOUT,
             hello_name: None,
         }
@@ -267,6 +341,14 @@ impl SmtpSettings {
     /// The PEM file whose certificates are the only trusted roots, if set.
     pub fn ca_file(&self) -> Option<&Path> {
         self.ca_file.as_deref()
+    }
+    /// The one certificate trusted by its SHA-256 fingerprint, if set.
+    pub fn tls_fingerprint(&self) -> Option<Fingerprint> {
+        self.tls_fingerprint
+    }
+    /// The login's SASL mechanism, if one is chosen (else the best of PLAIN and LOGIN).
+    pub fn auth(&self) -> Option<AuthMechanism> {
+        self.auth
     }
     /// The limit for connecting, for each reply and for each write.
     pub fn timeout(&self) -> Duration {
@@ -312,6 +394,8 @@ pub struct SmtpSettingsBuilder {
     tls: TlsMode,
     credentials: Option<Credentials>,
     ca_file: Option<PathBuf>,
+    tls_fingerprint: Option<Fingerprint>,
+    auth: Option<AuthMechanism>,
     timeout: Duration,
     hello_name: Option<String>,
 }
@@ -332,9 +416,23 @@ impl SmtpSettingsBuilder {
         self.credentials = Some(credentials);
         self
     }
-    /// Trust only the certificates of this PEM file, instead of the system's roots.
+    /// Trust only the certificates of this PEM file, instead of the system's roots: as
+    /// authorities, and each one itself when the server presents exactly that certificate (a
+    /// self-signed one, CA:TRUE or not).
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());
+        self
+    }
+    /// Trust the one certificate with this SHA-256 fingerprint, without any authority (besides
+    /// `ca_file`'s, if that is set too). The handshake's signatures are still checked.
+    pub fn tls_fingerprint(mut self, fingerprint: Fingerprint) -> Self {
+        self.tls_fingerprint = Some(fingerprint);
+        self
+    }
+    /// Log in with this SASL mechanism (default: the best the server offers of PLAIN and
+    /// LOGIN). Needs [`credentials`](Self::credentials).
+    pub fn auth(mut self, mechanism: AuthMechanism) -> Self {
+        self.auth = Some(mechanism);
         self
     }
     /// The limit for connecting, for each reply and for each write (default 30 s).
@@ -379,6 +477,14 @@ impl SmtpSettingsBuilder {
                 );
             }
         }
+        if self.auth.is_some() && self.credentials.is_none() {
+            return bad(
+                "an AUTH mechanism needs credentials: a user and a password (or token) source",
+            );
+        }
+        if self.tls_fingerprint.is_some() && self.tls == TlsMode::None {
+            return bad("a certificate fingerprint needs TLS: use STARTTLS or implicit TLS");
+        }
         if let Some(h) = &self.hello_name
             && (h.is_empty() || !h.chars().all(|c| c.is_ascii_graphic()))
         {
@@ -392,6 +498,8 @@ impl SmtpSettingsBuilder {
             tls: self.tls,
             credentials: self.credentials,
             ca_file: self.ca_file,
+            tls_fingerprint: self.tls_fingerprint,
+            auth: self.auth,
             timeout: self.timeout,
             hello_name: self.hello_name,
         })
@@ -417,6 +525,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "s3cret\n").unwrap();
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let read = |s: PasswordSource| s.read().map(|p| p.expose().to_owned());
         assert_eq!(read(PasswordSource::File(f)).unwrap(), "s3cret");
         let c = PasswordSource::Command("printf 'a b\\r\\n'".into());
@@ -428,6 +537,25 @@ mod tests {
         assert!(e.message().contains("ENVOI_SURELY_UNSET_VAR"));
         let given = PasswordSource::Given(Password::new("kept as is\n"));
         assert_eq!(read(given).unwrap(), "kept as is\n");
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        let source = PasswordSource::File(f.clone());
+        for (mode, who) in [(0o644, "others"), (0o640, "its group"), (0o606, "others")] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = source.read().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.message().contains(who), "{}", e.message());
+            assert!(e.message().contains("chmod 600"), "{}", e.message());
+            assert!(!e.message().contains("s3cret"));
+        }
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(source.read().unwrap().expose(), "s3cret");
     }
 
     #[test]

@@ -212,9 +212,7 @@ async fn read_password(source: &PasswordSource) -> Result<Password, RelayError> 
     let raw = match source {
         PasswordSource::Given(p) => return Ok(p.clone()),
         PasswordSource::Env(name) => settings::read_env(name)?,
-        PasswordSource::File(p) => tokio::fs::read_to_string(p)
-            .await
-            .map_err(|e| settings::file_error(p, &e))?,
+        PasswordSource::File(p) => read_file(p).await?,
         PasswordSource::Command(c) => {
             // As in the blocking relay: through the shell, stderr and the terminal left to a
             // password manager that asks for its passphrase.
@@ -230,6 +228,17 @@ async fn read_password(source: &PasswordSource) -> Result<Password, RelayError> 
         }
     };
     source.finish(raw)
+}
+
+/// As `settings::read_file`: the mode of the file opened is checked before it is read.
+async fn read_file(p: &std::path::Path) -> Result<String, RelayError> {
+    use tokio::io::AsyncReadExt;
+    let error = |e: std::io::Error| settings::file_error(p, &e);
+    let mut f = tokio::fs::File::open(p).await.map_err(error)?;
+    settings::check_secret_file(p, &f.metadata().await.map_err(error)?)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).await.map_err(error)?;
+    Ok(text)
 }
 
 struct Open {

@@ -214,6 +214,10 @@ pub struct SmtpdBuilder {
     smtputf8: bool,
     refuse: Vec<String>,
     fault: Option<(String, u32)>,
+    /// (certificate, key) instead of the test CA's server certificate.
+    cert_files: Option<(PathBuf, PathBuf)>,
+    /// (user, token): XOAUTH2 and OAUTHBEARER, failing as Gmail does on any other token.
+    oauth: Option<(String, String)>,
 }
 
 impl SmtpdBuilder {
@@ -231,6 +235,16 @@ impl SmtpdBuilder {
     }
     pub fn refuse(mut self, addr: &str) -> Self {
         self.refuse.push(addr.into());
+        self
+    }
+    /// Serve this certificate and key (e.g. a self-signed one) instead of the test CA's.
+    pub fn cert_files(mut self, cert: &Path, key: &Path) -> Self {
+        self.cert_files = Some((cert.into(), key.into()));
+        self
+    }
+    /// Offer AUTH XOAUTH2 and OAUTHBEARER, accepting only `user` with `token`.
+    pub fn oauth(mut self, user: &str, token: &str) -> Self {
+        self.oauth = Some((user.into(), token.into()));
         self
     }
     /// A fault of smtpd.py's FAULTS, hitting the message after `after` accepted ones.
@@ -259,6 +273,10 @@ impl SmtpdBuilder {
             Tls::None => {}
             Tls::Starttls | Tls::Implicit => {
                 let c = cert();
+                let (cert, key) = self
+                    .cert_files
+                    .clone()
+                    .unwrap_or_else(|| (c.cert.clone(), c.key.clone()));
                 cmd.args([
                     "--tls",
                     if tls == Tls::Starttls {
@@ -268,13 +286,16 @@ impl SmtpdBuilder {
                     },
                 ])
                 .arg("--cert")
-                .arg(&c.cert)
+                .arg(&cert)
                 .arg("--key")
-                .arg(&c.key);
+                .arg(&key);
             }
         }
         if let Some((u, p)) = &self.auth {
             cmd.arg("--auth").arg(format!("{u}:{p}"));
+        }
+        if let Some((u, t)) = &self.oauth {
+            cmd.arg("--oauth").arg(format!("{u}:{t}"));
         }
         if self.smtputf8 {
             cmd.arg("--smtputf8");
@@ -415,6 +436,15 @@ impl Smtpd {
                     content: r["content"].as_str().unwrap().to_string(),
                 }
             })
+            .collect()
+    }
+
+    /// The AUTH XOAUTH2/OAUTHBEARER attempts (smtpd.py --oauth): mechanism, ok, initial (the
+    /// response came on the AUTH line), error_answer (the client's answer to the error challenge).
+    pub fn oauth_attempts(&self) -> Vec<Value> {
+        self.records()
+            .into_iter()
+            .filter(|r| r["event"] == "auth")
             .collect()
     }
 

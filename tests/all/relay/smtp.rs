@@ -81,6 +81,8 @@ fn implicit_tls_password_file_many_drafts_one_connection() {
     let pw = sb.path("password");
     // A trailing newline, as editors and `pass` leave it: not part of the password.
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    // Private, as a password file must be (see modes.rs for one that is not).
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let login = format!("user = \"{USER}\"\npassword_file = {}\n", toml_path(&pw));
     let server = auth_smtpd(&sb, Tls::Implicit, &login);
     let drafts: Vec<_> = (0..3)

@@ -3,6 +3,7 @@
 
 use super::Reply;
 use crate::relay::smtp::settings::SmtpSettings;
+use crate::relay::smtp::tls::untrusted;
 use crate::relay::{ErrorKind, RelayError};
 use std::io;
 
@@ -25,6 +26,8 @@ pub(crate) enum Cause {
         reply: String,
     },
     Tls(String),
+    /// The server's certificate is not trusted: the reason, its fingerprint, how to pin it.
+    Certificate(String),
     Timeout,
     /// Any other socket error (refused, reset, unreachable).
     Io(String),
@@ -36,8 +39,11 @@ impl Cause {
     /// A socket or TLS error as the drivers see it. rustls reports a certificate failure as an
     /// `io::Error` wrapping a `rustls::Error`; a timeout is WouldBlock (std) or TimedOut.
     pub(crate) fn of_io(e: &io::Error) -> Cause {
-        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-            return Cause::Tls(e.to_string());
+        if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return match untrusted(tls) {
+                Some(u) => Cause::Certificate(u.to_string()),
+                None => Cause::Tls(e.to_string()),
+            };
         }
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Cause::Timeout,
@@ -91,6 +97,7 @@ pub(crate) fn classify_cause(
             };
             transient(format!("TLS failure with {server}: {detail}{hint}"))
         }
+        Cause::Certificate(detail) => transient(format!("TLS failure with {server}: {detail}")),
         Cause::Timeout => {
             let during = match stage {
                 Stage::Connect => "connecting to",

@@ -1,14 +1,19 @@
-//! The handshake: greeting, EHLO, STARTTLS (then EHLO again), AUTH PLAIN or LOGIN. Never sends
-//! a password over a link that is not encrypted.
+//! The handshake: greeting, EHLO, STARTTLS (then EHLO again), AUTH (the configured mechanism,
+//! else the best of PLAIN and LOGIN). Never sends a password or token over a link that is not
+//! encrypted.
 
 use super::reply::Caps;
+use super::sasl::Sasl;
 use super::{Cause, Machine, Reply, Stage, Step, classify_cause};
-use crate::relay::smtp::settings::{Password, SmtpSettings, TlsMode};
+use crate::relay::smtp::settings::{AuthMechanism, Password, SmtpSettings, TlsMode};
 use crate::relay::{ErrorKind, RelayError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use lettre::transport::smtp::authentication::{Credentials as LettreCredentials, Mechanism};
 use lettre::transport::smtp::extension::Extension;
+
+/// The longest AUTH command line with its initial response (RFC 4954 §4: within SMTP's 512
+/// octets; a longer response, like most OAuth tokens, follows an empty 334 challenge instead).
+const MAX_AUTH_LINE: usize = 512;
 
 /// An open session: what the server offers after the handshake.
 #[derive(Debug, Clone)]
@@ -29,7 +34,7 @@ enum Hs {
 }
 
 enum AuthStep {
-    /// AUTH PLAIN with its initial response, or AUTH LOGIN.
+    /// The AUTH command, with the initial response where it fits.
     Start,
     /// Waiting for a challenge (334) or the final reply.
     Wait,
@@ -56,8 +61,11 @@ pub(crate) struct Handshake<'a> {
     state: Hs,
     encrypted: bool,
     caps: Option<Caps>,
-    mechanism: Option<Mechanism>,
-    password: Option<Password>,
+    mechanism: Option<AuthMechanism>,
+    sasl: Option<Sasl>,
+    /// The initial response that did not fit on the AUTH line, base64-encoded: the answer to
+    /// the server's first (empty) challenge.
+    pending_initial: Option<String>,
 }
 
 impl<'a> Handshake<'a> {
@@ -69,7 +77,8 @@ impl<'a> Handshake<'a> {
             encrypted: cfg.tls() == TlsMode::Implicit,
             caps: None,
             mechanism: None,
-            password: None,
+            sasl: None,
+            pending_initial: None,
         }
     }
 
@@ -95,6 +104,19 @@ impl<'a> Handshake<'a> {
             let user = self.cfg.credentials().map_or("", |c| c.user());
             if err.kind() == ErrorKind::Auth {
                 err.message = format!("authentication as {user} failed: {}", err.message());
+                if let Some(s) = &self.sasl
+                    && s.mechanism().is_oauth()
+                {
+                    let name = s.mechanism().sasl_name();
+                    err.message.push_str(&format!(
+                        " (AUTH {name}: the access token was refused; it may have expired or lack the mail scope"
+                    ));
+                    if let Some(why) = &s.server_error {
+                        err.message
+                            .push_str(&format!("; the server's reason: {why}"));
+                    }
+                    err.message.push(')');
+                }
             }
             err = err.session_over();
         }
@@ -111,7 +133,10 @@ impl<'a> Handshake<'a> {
     fn on_password(&mut self, pw: Result<Password, RelayError>) {
         match pw {
             Ok(p) => {
-                self.password = Some(p);
+                let m = self.mechanism.expect("a mechanism was chosen");
+                let user = self.cfg.credentials().map_or("", |c| c.user());
+                let host = self.cfg.bare_host();
+                self.sasl = Some(Sasl::new(m, user, p, host, self.cfg.port()));
                 self.state = Hs::Auth(AuthStep::Start);
             }
             Err(e) => self.fail(e),
@@ -149,48 +174,80 @@ impl<'a> Handshake<'a> {
                 ),
             ));
         }
-        let mechanism = [Mechanism::Plain, Mechanism::Login]
-            .into_iter()
-            .find(|m| caps.has(Extension::Authentication(*m)));
-        if mechanism.is_none() {
+        let offered = caps.auth_mechanisms();
+        let offers = |m: &AuthMechanism| offered.iter().any(|o| o == m.sasl_name());
+        let mechanism = match self.cfg.auth() {
+            Some(m) => Some(m).filter(offers),
+            None => [AuthMechanism::Plain, AuthMechanism::Login]
+                .into_iter()
+                .find(offers),
+        };
+        let Some(mechanism) = mechanism else {
+            let wanted = match self.cfg.auth() {
+                Some(m) => format!("AUTH {}", m.sasl_name()),
+                None => "neither AUTH PLAIN nor AUTH LOGIN".to_owned(),
+            };
+            let list = if offered.is_empty() {
+                "no AUTH mechanism".to_owned()
+            } else {
+                format!("AUTH {}", offered.join(" "))
+            };
             return self.fail(
                 RelayError::new(
                     ErrorKind::Auth,
                     format!(
-                        "{server} offers neither AUTH PLAIN nor AUTH LOGIN, so user {user} cannot log in"
+                        "{server} offers {list}, not {wanted}, so user {user} cannot log in; choose one it offers with `auth`"
                     ),
                 )
                 .session_over(),
             );
-        }
-        self.mechanism = mechanism;
+        };
+        self.mechanism = Some(mechanism);
         self.state = Hs::Password;
     }
 
     fn finish(&mut self) {
-        self.password = None;
+        self.sasl = None;
+        self.pending_initial = None;
         let caps = self.caps.clone().expect("EHLO was read");
         self.state = Hs::Done(Ok(Session { caps }));
     }
 
-    fn lettre_credentials(&self) -> LettreCredentials {
-        let user = self.cfg.credentials().map_or("", |c| c.user());
-        let pw = self.password.as_ref().map_or("", |p| p.expose());
-        LettreCredentials::new(user.to_owned(), pw.to_owned())
+    /// The AUTH command: with its initial response where the line stays within 512 octets,
+    /// else alone (the response then answers the server's empty challenge).
+    fn auth_command(&mut self) -> Vec<u8> {
+        let sasl = self.sasl.as_ref().expect("the password was read");
+        let name = sasl.mechanism().sasl_name();
+        match sasl.initial_response().map(|r| BASE64.encode(r)) {
+            Some(r) if format!("AUTH {name} {r}\r\n").len() <= MAX_AUTH_LINE => {
+                format!("AUTH {name} {r}\r\n").into_bytes()
+            }
+            Some(r) => {
+                self.pending_initial = Some(r);
+                format!("AUTH {name}\r\n").into_bytes()
+            }
+            None => format!("AUTH {name}\r\n").into_bytes(),
+        }
     }
 
-    /// The response to one AUTH challenge (None: the initial response), base64-encoded.
-    fn auth_response(&self, challenge: Option<&str>) -> Result<String, RelayError> {
-        let m = self.mechanism.expect("a mechanism was chosen");
-        m.response(&self.lettre_credentials(), challenge)
-            .map(|r| BASE64.encode(r))
-            .map_err(|e| {
-                RelayError::new(
-                    ErrorKind::Auth,
-                    format!("AUTH {m} with {} failed: {e}", self.server),
-                )
-                .session_over()
-            })
+    /// The answer to a 334 challenge, base64-encoded.
+    fn on_challenge(&mut self, reply: &Reply) {
+        if let Some(r) = self.pending_initial.take() {
+            self.state = Hs::Auth(AuthStep::Respond(r));
+            return;
+        }
+        let challenge = reply.response.message().next().unwrap_or("").trim();
+        // A challenge that is not base64 is taken as it is (some servers send plain prompts).
+        let decoded = BASE64
+            .decode(challenge)
+            .unwrap_or_else(|_| challenge.as_bytes().to_vec());
+        let sasl = self.sasl.as_mut().expect("the password was read");
+        match sasl.respond(&decoded) {
+            Ok(r) => self.state = Hs::Auth(AuthStep::Respond(BASE64.encode(r))),
+            Err(e) => self.fail(
+                RelayError::new(ErrorKind::Auth, format!("{e} ({})", self.server)).session_over(),
+            ),
+        }
     }
 }
 
@@ -219,18 +276,7 @@ impl Machine for Handshake<'_> {
             }
             Hs::Auth(AuthStep::Start) => {
                 self.state = Hs::Auth(AuthStep::Wait);
-                let m = self.mechanism.expect("a mechanism was chosen");
-                if m.supports_initial_response() {
-                    match self.auth_response(None) {
-                        Ok(r) => Step::Write(format!("AUTH {m} {r}\r\n").into_bytes()),
-                        Err(e) => {
-                            self.fail(e);
-                            self.step()
-                        }
-                    }
-                } else {
-                    Step::Write(format!("AUTH {m}\r\n").into_bytes())
-                }
+                Step::Write(self.auth_command())
             }
             Hs::Done(_) => match std::mem::replace(&mut self.state, Hs::Taken) {
                 Hs::Done(r) => Step::Done(r),
@@ -254,18 +300,7 @@ impl Machine for Handshake<'_> {
                 Err(c) => self.fail_cause(&c),
             },
             Hs::StartTls { .. } => self.state = Hs::Upgrading,
-            Hs::Auth(_) if reply.code == 334 => {
-                let challenge = reply.response.message().next().unwrap_or("");
-                let decoded = BASE64
-                    .decode(challenge.trim())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_default();
-                match self.auth_response(Some(&decoded)) {
-                    Ok(r) => self.state = Hs::Auth(AuthStep::Respond(r)),
-                    Err(e) => self.fail(e),
-                }
-            }
+            Hs::Auth(_) if reply.code == 334 => self.on_challenge(&reply),
             Hs::Auth(_) => self.finish(),
             _ => {}
         }

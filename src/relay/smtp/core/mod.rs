@@ -10,6 +10,7 @@
 mod classify;
 mod handshake;
 mod reply;
+mod sasl;
 mod transaction;
 
 pub(crate) use classify::{Cause, Stage, classify_cause};

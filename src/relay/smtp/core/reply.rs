@@ -98,6 +98,7 @@ fn lossy(b: &[u8]) -> String {
 pub(crate) struct Caps {
     info: ServerInfo,
     pub(crate) pipelining: bool,
+    auth: Vec<String>,
 }
 
 impl Caps {
@@ -109,9 +110,32 @@ impl Caps {
                 .next()
                 .is_some_and(|w| w.eq_ignore_ascii_case("PIPELINING"))
         });
-        Ok(Caps { info, pipelining })
+        let mut auth: Vec<String> = Vec::new();
+        for line in reply.response.message() {
+            let Some((keyword, rest)) = line.split_once([' ', '=']) else {
+                continue;
+            };
+            if keyword.eq_ignore_ascii_case("AUTH") {
+                for m in rest.split_whitespace().map(str::to_ascii_uppercase) {
+                    if !auth.contains(&m) {
+                        auth.push(m);
+                    }
+                }
+            }
+        }
+        Ok(Caps {
+            info,
+            pipelining,
+            auth,
+        })
     }
     pub(crate) fn has(&self, e: Extension) -> bool {
         self.info.supports_feature(e)
+    }
+
+    /// The SASL mechanisms of the EHLO `AUTH` line (lettre's list knows no OAUTHBEARER), upper
+    /// case. `AUTH=` is the old spelling some servers still send.
+    pub(crate) fn auth_mechanisms(&self) -> &[String] {
+        &self.auth
     }
 }

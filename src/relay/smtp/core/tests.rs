@@ -230,6 +230,66 @@ fn auth_login_answers_each_challenge() {
 }
 
 #[test]
+fn a_refused_xoauth2_token_is_answered_as_gmail_expects() {
+    let cfg = SmtpSettings::builder("smtp.gmail.com")
+        .tls(TlsMode::Implicit)
+        .hello_name("me.example")
+        .credentials(Credentials::with_password("alice", "pw"))
+        .auth(crate::relay::smtp::AuthMechanism::Xoauth2)
+        .build()
+        .unwrap();
+    let error = r#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
+    let challenge = format!("334 {}\r\n", BASE64.encode(error));
+    let replies = [
+        "220 hi\r\n",
+        "250-smtp.gmail.com\r\n250 AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER\r\n",
+        &challenge,
+        "535-5.7.8 Username and Password not accepted.\r\n535 5.7.8 Learn more\r\n",
+    ];
+    // The token ("pw" here) comes from the password source.
+    let (out, writes) = run(&mut Handshake::new(&cfg), &replies);
+    let ir = BASE64.encode("user=alice\x01auth=Bearer pw\x01\x01");
+    assert_eq!(
+        writes[1..],
+        [format!("AUTH XOAUTH2 {ir}\r\n"), "\r\n".to_owned()]
+    );
+    let e = out.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Auth,
+        "535 after the challenge: exit 77"
+    );
+    assert!(e.message().contains(error), "{}", e.message());
+    assert!(
+        e.message().contains("access token was refused"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn a_chosen_mechanism_the_server_lacks_is_named() {
+    let cfg = SmtpSettings::builder("mail.example.org")
+        .tls(TlsMode::Implicit)
+        .hello_name("me.example")
+        .credentials(Credentials::with_password("alice", "pw"))
+        .auth(crate::relay::smtp::AuthMechanism::Oauthbearer)
+        .build()
+        .unwrap();
+    let replies = ["220 hi\r\n", "250-x\r\n250 AUTH=PLAIN LOGIN\r\n"];
+    let (out, writes) = run(&mut Handshake::new(&cfg), &replies);
+    let e = out.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(
+        e.message()
+            .contains("offers AUTH PLAIN LOGIN, not AUTH OAUTHBEARER"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(writes, ["EHLO me.example\r\n"], "no token was sent");
+}
+
+#[test]
 fn no_starttls_offered_is_a_tls_failure() {
     let cfg = settings();
     let replies = ["220 hi\r\n", "250-x\r\n250 AUTH PLAIN\r\n"];
