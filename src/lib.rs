@@ -49,6 +49,9 @@ pub mod envelope;
 pub mod error;
 pub mod relay;
 mod scan;
+pub mod send;
+pub mod sendmail;
+pub mod store;
 
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};

@@ -8,7 +8,6 @@ mod commands;
 mod exit;
 mod input;
 mod operands;
-mod outdir;
 mod send;
 mod sendmail;
 

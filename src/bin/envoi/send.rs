@@ -4,13 +4,20 @@
 use crate::args::ComposeArgs;
 use crate::exit::{Failure, Result};
 use crate::input::Source;
-use envoi::config::Config;
-use envoi::relay::{self, ErrorKind, Relay, join_addrs};
+use envoi::Envelope;
+use envoi::config::{Config, RelayConfig};
+use envoi::relay::{self, Relay, join_addrs};
+use envoi::send::{Batch, DraftOutcome, SubmissionOutcome};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Below this many drafts a progress bar would only flicker.
 const PROGRESS_FROM: usize = 10;
+
+/// The relay a configuration section describes: the one place the CLI opens one.
+pub fn open_relay(config: &RelayConfig) -> Box<dyn Relay> {
+    relay::open(config)
+}
 
 pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[PathBuf]) -> Result {
     let config = Config::load().map_err(Failure::config)?;
@@ -22,25 +29,18 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     };
     let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
-    let mut relay: Option<Box<dyn Relay>> = None;
-    let bar = (!dry_run && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
-        .then(|| progress_bar(sources.len()));
+    let mut relay = relay_config.filter(|_| !dry_run).map(open_relay);
+    let bar =
+        (relay.is_some() && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
+            .then(|| progress_bar(sources.len()));
     let mut out = Output::new(bar.as_ref());
-    // stdout first, so that 2>&1 shows the lines in the order they happened.
-    let say = |out: &mut Output, line: String| {
-        let _ = out.flush();
-        match &bar {
-            Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
-            None => eprintln!("envoi: {line}"),
-        }
-    };
+    let mut batch = relay.as_deref_mut().map(|r| Batch::new(&composer, r));
     let mut first: Option<u8> = None;
     let mut not_sent: Vec<String> = Vec::new();
-    let mut stopped = false;
 
     let mut buf = Vec::new();
     for s in &sources {
-        if stopped {
+        if batch.as_ref().is_some_and(|b| b.is_stopped()) {
             not_sent.push(s.display());
             continue;
         }
@@ -50,49 +50,55 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         let bytes = match s.read_into(&mut buf) {
             Ok(n) => &buf[..n],
             Err(f) => {
-                say(&mut out, f.message);
+                out.say(f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
         };
-        let composed = match composer.compose(bytes) {
-            Ok(c) => c,
-            Err(e) => {
-                let f = Failure::compose(&s.display(), e);
-                say(&mut out, f.message);
-                first.get_or_insert(f.code);
-                continue;
-            }
-        };
-        let id = &composed.message_id;
-        for (i, sub) in composed.submissions.iter().enumerate() {
-            let env = &sub.envelope;
-            if dry_run {
-                out.line(&format!(
-                    "{id} would send from {} to {}",
-                    env.from,
-                    join_addrs(&env.to)
-                ))?;
-                continue;
-            }
-            let r = relay.get_or_insert_with(|| {
-                relay::open(relay_config.expect("a relay outside dry runs"))
-            });
-            match r.submit(env, &composed.message(i)) {
-                Ok(d) => {
-                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?;
-                }
-                Err(e) => {
-                    say(&mut out, format!("{}: {id} not sent: {e}", s.display()));
-                    first.get_or_insert(e.exit_code());
-                    // Only a refusal of this one message leaves the session worth going on
-                    // with; after a network, TLS, auth or config failure every later draft
-                    // would fail the same way (or wait out the same timeout).
-                    if e.kind() != ErrorKind::Permanent || e.is_session_over() {
-                        stopped = true;
-                        break;
+        let outcome = match &mut batch {
+            Some(b) => b.send(bytes),
+            None => {
+                match composer.compose(bytes) {
+                    Ok(c) => {
+                        for sub in &c.submissions {
+                            out.line(&would_send(&c.message_id, &sub.envelope))?;
+                        }
+                    }
+                    Err(e) => {
+                        let f = Failure::compose(&s.display(), e);
+                        out.say(f.message);
+                        first.get_or_insert(f.code);
                     }
                 }
+                continue;
+            }
+        };
+        let (id, submissions) = match outcome {
+            DraftOutcome::Composed {
+                message_id,
+                submissions,
+            } => (message_id, submissions),
+            DraftOutcome::NotComposed(e) => {
+                let f = Failure::compose(&s.display(), e);
+                out.say(f.message);
+                first.get_or_insert(f.code);
+                continue;
+            }
+            DraftOutcome::NotTried => {
+                not_sent.push(s.display());
+                continue;
+            }
+        };
+        for sub in submissions {
+            match sub {
+                SubmissionOutcome::Accepted(d) => {
+                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
+                }
+                SubmissionOutcome::Failed(e) => {
+                    out.say(format!("{}: {id} not sent: {e}", s.display()));
+                    first.get_or_insert(e.exit_code());
+                }
+                SubmissionOutcome::NotTried => {}
             }
         }
     }
@@ -103,18 +109,24 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         b.finish_and_clear();
     }
     if !not_sent.is_empty() {
-        say(
-            &mut out,
-            format!(
-                "not tried after that failure ({} draft{}, left untouched): {}",
-                not_sent.len(),
-                if not_sent.len() == 1 { "" } else { "s" },
-                not_sent.join(", ")
-            ),
-        );
+        out.say(format!(
+            "not tried after that failure ({} draft{}, left untouched): {}",
+            not_sent.len(),
+            if not_sent.len() == 1 { "" } else { "s" },
+            not_sent.join(", ")
+        ));
     }
     out.flush()?;
     first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+}
+
+/// `--dry-run`'s line for one submission.
+fn would_send(id: &str, env: &Envelope) -> String {
+    format!(
+        "{id} would send from {} to {}",
+        env.from,
+        join_addrs(&env.to)
+    )
 }
 
 /// Stdout lines, buffered (one write per batch of lines, not per message), and kept clear of the
@@ -143,6 +155,15 @@ impl<'b> Output<'b> {
 
     fn flush(&mut self) -> Result {
         self.out.flush().map_err(stdout_failure)
+    }
+
+    /// A line on stderr; stdout first, so that 2>&1 shows the lines in the order they happened.
+    fn say(&mut self, line: String) {
+        let _ = self.out.flush();
+        match self.bar {
+            Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
+            None => eprintln!("envoi: {line}"),
+        }
     }
 }
 

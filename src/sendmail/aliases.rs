@@ -6,22 +6,29 @@ use crate::address::{Addr, parse_list};
 use std::collections::HashMap;
 
 /// An aliases table: lower-cased local name → its targets as written.
+///
+/// ```
+/// use envoi::Addr;
+/// use envoi::sendmail::Aliases;
+/// let aliases = Aliases::parse("postmaster: root\nroot: admin@corp.example, \"|/usr/bin/logger\"\n")?;
+/// let (to, skipped) = aliases.expand(&Addr::parse("postmaster@host.example")?, "host.example");
+/// assert_eq!(to, [Addr::parse("admin@corp.example")?]);
+/// assert_eq!(skipped, ["|/usr/bin/logger"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Aliases {
     map: HashMap<String, Vec<String>>,
 }
 
 /// A line of an aliases file that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
 pub struct AliasError {
+    /// The line, counted from 1.
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
-}
-
-impl std::fmt::Display for AliasError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
 }
 
 impl Aliases {
