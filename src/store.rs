@@ -51,6 +51,8 @@ pub struct MessageDir {
     dir: OwnedFd,
     /// The envelope's JSON, reused for every message of a batch.
     json: String,
+    /// This process's id, part of every temporary name.
+    pid: u32,
 }
 
 impl MessageDir {
@@ -75,6 +77,7 @@ impl MessageDir {
             path,
             dir,
             json: String::new(),
+            pid: std::process::id(),
         })
     }
 
@@ -95,7 +98,7 @@ impl MessageDir {
     ) -> Result<PathBuf, WriteError> {
         let eml = self.write_pair(name, message, envelope, Durability::File)?;
         rustix::fs::fsync(&self.dir).map_err(|e| self.error(&self.path, e.into()))?;
-        Ok(eml)
+        Ok(self.path.join(eml))
     }
 
     /// Writes NAME.eml and NAME.envelope.json like [`store`](Self::store), replacing files of
@@ -106,8 +109,9 @@ impl MessageDir {
         name: &str,
         message: &[u8],
         envelope: &Envelope,
-    ) -> Result<PathBuf, WriteError> {
+    ) -> Result<(), WriteError> {
         self.write_pair(name, message, Some(envelope), Durability::Later)
+            .map(drop)
     }
 
     /// Makes everything written so far durable: one `syncfs` of the directory's file system.
@@ -121,7 +125,7 @@ impl MessageDir {
         message: &[u8],
         envelope: Option<&Envelope>,
         durability: Durability,
-    ) -> Result<PathBuf, WriteError> {
+    ) -> Result<String, WriteError> {
         let eml = format!("{name}.eml");
         self.write_file(&eml, message, durability)?;
         if let Some(envelope) = envelope {
@@ -140,7 +144,7 @@ impl MessageDir {
                 return Err(e);
             }
         }
-        Ok(self.path.join(eml))
+        Ok(eml)
     }
 
     /// Writes the file `name` whole under a temporary name, then renames it into place.
@@ -156,7 +160,7 @@ impl MessageDir {
         }
         // Hidden and ending in .tmp, so that no reader takes it for a message; the process id
         // keeps two writers of the same name apart.
-        let tmp = format!(".{name}.{}.tmp", std::process::id());
+        let tmp = format!(".{name}.{}.tmp", self.pid);
         let mut file = self.create(&tmp).map_err(|e| self.error(&target, e))?;
         let written = file
             .write_all(bytes)

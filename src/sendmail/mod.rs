@@ -173,19 +173,24 @@ impl Frontend {
     /// The front end the configuration describes: its `[compose]` options, domain (default:
     /// the host's name) and aliases file, read now.
     pub fn from_config(config: &Config) -> Result<Frontend, SendmailError> {
-        let mut front = Frontend::new(config.compose.options());
-        front.domain = config.compose.domain.clone().or_else(host_domain);
-        if let Some(path) = &config.compose.aliases {
-            let aliases = std::fs::read_to_string(path)
-                .map_err(AliasesFileError::from)
-                .and_then(|text| Ok(Aliases::parse(&text)?))
-                .map_err(|error| SendmailError::Aliases {
-                    path: path.clone(),
-                    error,
-                })?;
-            front.aliases = Some(aliases);
-        }
-        Ok(front)
+        let aliases = match &config.compose.aliases {
+            None => None,
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(AliasesFileError::from)
+                    .and_then(|text| Ok(Aliases::parse(&text)?))
+                    .map_err(|error| SendmailError::Aliases {
+                        path: path.clone(),
+                        error,
+                    })?,
+            ),
+        };
+        Ok(Frontend {
+            options: config.compose.options(),
+            domain: config.compose.domain.clone().or_else(host_domain),
+            aliases,
+            fixed_time: None,
+        })
     }
 
     /// Turns the message as read into a submission: recipients and sender resolved, a From

@@ -9,6 +9,7 @@ mod harness;
 
 mod config;
 mod faults;
+mod files;
 mod postfix;
 mod sendmail;
 mod servers;
