@@ -4,7 +4,7 @@
 use crate::args::ComposeArgs;
 use crate::exit::{Failure, Result};
 use crate::input::Source;
-use envoi::Envelope;
+use envoi::Composer;
 use envoi::config::{Config, RelayConfig};
 use envoi::relay::{self, Relay, join_addrs};
 use envoi::send::{Batch, DraftOutcome, SubmissionOutcome};
@@ -29,47 +29,35 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     };
     let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
-    let mut relay = relay_config.filter(|_| !dry_run).map(open_relay);
-    let bar =
-        (relay.is_some() && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
-            .then(|| progress_bar(sources.len()));
+    match relay_config.filter(|_| !dry_run) {
+        Some(r) => send(&composer, &mut *open_relay(r), &sources),
+        None => show(&composer, &sources),
+    }
+}
+
+/// Sends the drafts by the library's batch policy, printing a line per accepted submission and
+/// one per failure; after a failure that stops the batch, lists the drafts not tried.
+fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Result {
+    let bar = (sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
+        .then(|| progress_bar(sources.len()));
     let mut out = Output::new(bar.as_ref());
-    let mut batch = relay.as_deref_mut().map(|r| Batch::new(&composer, r));
+    let mut batch = Batch::new(composer, relay);
     let mut first: Option<u8> = None;
     let mut not_sent: Vec<String> = Vec::new();
-
     let mut buf = Vec::new();
-    for s in &sources {
-        if batch.as_ref().is_some_and(|b| b.is_stopped()) {
+    for s in sources {
+        if batch.is_stopped() {
             not_sent.push(s.display());
             continue;
         }
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let bytes = match s.read_into(&mut buf) {
-            Ok(n) => &buf[..n],
+        let outcome = match s.read_into(&mut buf) {
+            Ok(n) => batch.send(&buf[..n]),
             Err(f) => {
                 out.say(f.message);
                 first.get_or_insert(f.code);
-                continue;
-            }
-        };
-        let outcome = match &mut batch {
-            Some(b) => b.send(bytes),
-            None => {
-                match composer.compose(bytes) {
-                    Ok(c) => {
-                        for sub in &c.submissions {
-                            out.line(&would_send(&c.message_id, &sub.envelope))?;
-                        }
-                    }
-                    Err(e) => {
-                        let f = Failure::compose(&s.display(), e);
-                        out.say(f.message);
-                        first.get_or_insert(f.code);
-                    }
-                }
                 continue;
             }
         };
@@ -102,9 +90,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
             }
         }
     }
-    if let Some(r) = &mut relay {
-        r.close();
-    }
+    relay.close();
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -120,13 +106,37 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
 }
 
-/// `--dry-run`'s line for one submission.
-fn would_send(id: &str, env: &Envelope) -> String {
-    format!(
-        "{id} would send from {} to {}",
-        env.from,
-        join_addrs(&env.to)
-    )
+/// `--dry-run`: what would be sent, one line per submission; nothing is sent.
+fn show(composer: &Composer, sources: &[Source]) -> Result {
+    let mut out = Output::new(None);
+    let mut first: Option<u8> = None;
+    let mut buf = Vec::new();
+    for s in sources {
+        let composed = s.read_into(&mut buf).and_then(|n| {
+            composer
+                .compose(&buf[..n])
+                .map_err(|e| Failure::compose(&s.display(), e))
+        });
+        match composed {
+            Ok(c) => {
+                for sub in &c.submissions {
+                    let env = &sub.envelope;
+                    out.line(&format!(
+                        "{} would send from {} to {}",
+                        c.message_id,
+                        env.from,
+                        join_addrs(&env.to)
+                    ))?;
+                }
+            }
+            Err(f) => {
+                out.say(f.message);
+                first.get_or_insert(f.code);
+            }
+        }
+    }
+    out.flush()?;
+    first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
 }
 
 /// Stdout lines, buffered (one write per batch of lines, not per message), and kept clear of the
