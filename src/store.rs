@@ -154,14 +154,14 @@ impl MessageDir {
         bytes: &[u8],
         durability: Durability,
     ) -> Result<(), WriteError> {
-        let target = self.path.join(name);
+        let fail = |e| self.error(&self.path.join(name), e);
         if name.is_empty() || name.contains(['/', '\0']) {
-            return Err(self.error(&target, io::ErrorKind::InvalidInput.into()));
+            return Err(fail(io::ErrorKind::InvalidInput.into()));
         }
         // Hidden and ending in .tmp, so that no reader takes it for a message; the process id
         // keeps two writers of the same name apart.
         let tmp = format!(".{name}.{}.tmp", self.pid);
-        let mut file = self.create(&tmp).map_err(|e| self.error(&target, e))?;
+        let mut file = self.create(&tmp).map_err(fail)?;
         let written = file
             .write_all(bytes)
             .and_then(|()| match durability {
@@ -173,7 +173,7 @@ impl MessageDir {
             });
         written.map_err(|e| {
             let _ = rustix::fs::unlinkat(&self.dir, tmp.as_str(), AtFlags::empty());
-            self.error(&target, e)
+            fail(e)
         })
     }
 

@@ -162,7 +162,7 @@ fn split_targets(s: &str) -> Vec<String> {
 }
 
 /// The login name: $USER or $LOGNAME, else the password entry of the process's user.
-pub fn login_user() -> Option<String> {
+pub(crate) fn login_user() -> Option<String> {
     for v in ["USER", "LOGNAME"] {
         if let Ok(u) = std::env::var(v)
             && !u.is_empty()
@@ -188,7 +188,7 @@ fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
 }
 
 /// The host's name, lower-cased, as the default domain for bare local names.
-pub fn host_domain() -> Option<String> {
+pub(crate) fn host_domain() -> Option<String> {
     let h = hostname::get().ok()?.into_string().ok()?;
     let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
     (!h.is_empty()).then_some(h)

@@ -10,7 +10,8 @@ mod aliases;
 mod from;
 mod keep;
 
-pub use aliases::{AliasError, Aliases, host_domain, login_user};
+use aliases::host_domain;
+pub use aliases::{AliasError, Aliases};
 pub use keep::{Kept, NotKept, Unsent, default_dead_letter, keep};
 
 use crate::address::{Addr, AddressError, parse_list};
