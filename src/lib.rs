@@ -55,6 +55,9 @@ pub mod fuzzing;
 mod quote;
 pub mod relay;
 mod scan;
+pub mod send;
+pub mod sendmail;
+pub mod store;
 
 pub use address::{Addr, AddressError};
 pub use clock::{Clock, FixedClock, Now, SystemClock};

@@ -2,7 +2,6 @@
 //! directory, and classifying what happened (transient, permanent, authentication, configuration)
 //! so the caller can choose an exit code and never lose a message silently.
 
-pub mod aliases;
 pub mod file;
 pub mod sendmail;
 pub mod smtp;

@@ -11,6 +11,7 @@ mod harness;
 mod async_smtp;
 mod config;
 mod faults;
+mod files;
 mod library;
 mod modes;
 mod oauth;

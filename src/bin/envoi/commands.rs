@@ -3,7 +3,7 @@
 use crate::args::{Cli, Command};
 use crate::exit::{DATAERR, Failure, IOERR, Result};
 use crate::input::Source;
-use crate::outdir::OutDir;
+use envoi::store::{MessageDir, WriteError};
 use envoi::{Composed, Composer, Options};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -123,12 +123,11 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
             )));
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| Failure::write(dir, e))?;
-    let mut out = OutDir::open(dir)?;
-    // The message, the envelope and the name are built in buffers reused for every draft: with
-    // thousands of small drafts, allocating and formatting them anew cost a tenth of the run.
-    let (mut msg, mut json, mut name) = (Vec::new(), String::new(), String::new());
-    each_draft(composer, sources, |k, _, c| {
+    let mut out = MessageDir::open(dir).map_err(write_failure)?;
+    // The message and the name are built in buffers reused for every draft: with thousands of
+    // small drafts, allocating and formatting them anew cost a tenth of the run.
+    let (mut msg, mut name) = (Vec::new(), String::new());
+    let written = each_draft(composer, sources, |k, _, c| {
         let several = c.iter().len() > 1;
         for (i, sub) in c.iter().enumerate() {
             name.clear();
@@ -137,20 +136,21 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
                 name.push('.');
                 name.push_str(&(i + 1).to_string());
             }
-            let stem_len = name.len();
             msg.clear();
             sub.push_to(&mut msg);
-            name.push_str(".eml");
-            out.write(&name, &msg)?;
-            json.clear();
-            sub.envelope().push_json(&mut json);
-            json.push('\n');
-            name.truncate(stem_len);
-            name.push_str(".envelope.json");
-            out.write(&name, json.as_bytes())?;
+            out.write(&name, &msg, sub.envelope())
+                .map_err(write_failure)?;
         }
         Ok(())
-    })
+    });
+    // Durable before success is reported, once for the whole batch; what was written before a
+    // failure is kept, so it is made durable too.
+    let synced = out.sync().map_err(write_failure);
+    written.and(synced)
+}
+
+fn write_failure(e: WriteError) -> Failure {
+    Failure::write(&e.path, e.source)
 }
 
 fn print_envelopes(c: &Composed, json: bool) -> Result {

@@ -10,7 +10,6 @@ mod edit;
 mod exit;
 mod input;
 mod operands;
-mod outdir;
 mod send;
 mod sendmail;
 

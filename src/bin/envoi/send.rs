@@ -4,8 +4,10 @@
 use crate::args::ComposeArgs;
 use crate::exit::{Failure, Result};
 use crate::input::Source;
+use envoi::Composer;
 use envoi::config::Config;
-use envoi::relay::{ErrorKind, Relay, join_addrs};
+use envoi::relay::{Relay, join_addrs};
+use envoi::send::{Batch, DraftOutcome, SubmissionOutcome};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -22,95 +24,111 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     };
     let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
-    let mut relay: Option<Box<dyn Relay>> = None;
-    let bar = (!dry_run && sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
+    match relay_config.filter(|_| !dry_run) {
+        Some(r) => send(&composer, &mut *r.open(), &sources),
+        None => show(&composer, &sources),
+    }
+}
+
+/// Sends the drafts by the library's batch policy, printing a line per accepted submission and
+/// one per failure; after a failure that stops the batch, lists the drafts not tried.
+fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Result {
+    let bar = (sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
         .then(|| progress_bar(sources.len()));
     let mut out = Output::new(bar.as_ref());
-    // stdout first, so that 2>&1 shows the lines in the order they happened.
-    let say = |out: &mut Output, line: String| {
-        let _ = out.flush();
-        match &bar {
-            Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
-            None => eprintln!("envoi: {line}"),
-        }
-    };
+    let mut batch = Batch::new(composer, relay);
     let mut first: Option<u8> = None;
     let mut not_sent: Vec<String> = Vec::new();
-    let mut stopped = false;
-
     let mut buf = Vec::new();
-    for s in &sources {
-        if stopped {
+    for s in sources {
+        if batch.is_stopped() {
             not_sent.push(s.display());
             continue;
         }
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let bytes = match s.read_into(&mut buf) {
-            Ok(n) => &buf[..n],
+        let outcome = match s.read_into(&mut buf) {
+            Ok(n) => batch.send(&buf[..n]),
             Err(f) => {
-                say(&mut out, f.message);
+                out.say(f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
         };
-        let composed = match composer.compose(bytes) {
-            Ok(c) => c,
-            Err(e) => {
+        let (id, submissions) = match outcome {
+            DraftOutcome::Composed {
+                message_id,
+                submissions,
+            } => (message_id, submissions),
+            DraftOutcome::NotComposed(e) => {
                 let f = Failure::compose(&s.display(), e);
-                say(&mut out, f.message);
+                out.say(f.message);
                 first.get_or_insert(f.code);
                 continue;
             }
-        };
-        let id = composed.message_id();
-        for sub in &composed {
-            let env = sub.envelope();
-            if dry_run {
-                out.line(&format!(
-                    "{id} would send from {} to {}",
-                    env.from,
-                    join_addrs(&env.to)
-                ))?;
+            DraftOutcome::NotTried => {
+                not_sent.push(s.display());
                 continue;
             }
-            let r =
-                relay.get_or_insert_with(|| relay_config.expect("a relay outside dry runs").open());
-            match r.submit(env, &sub.to_bytes()) {
-                Ok(d) => {
-                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?;
+        };
+        for sub in submissions {
+            match sub {
+                SubmissionOutcome::Accepted(d) => {
+                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
                 }
-                Err(e) => {
-                    say(&mut out, format!("{}: {id} not sent: {e}", s.display()));
+                SubmissionOutcome::Failed(e) => {
+                    out.say(format!("{}: {id} not sent: {e}", s.display()));
                     first.get_or_insert(e.exit_code());
-                    // Only a refusal of this one message leaves the session worth going on
-                    // with; after a network, TLS, auth or config failure every later draft
-                    // would fail the same way (or wait out the same timeout).
-                    if e.kind() != ErrorKind::Permanent || e.is_session_over() {
-                        stopped = true;
-                        break;
-                    }
                 }
+                SubmissionOutcome::NotTried => {}
             }
         }
     }
-    if let Some(r) = &mut relay {
-        r.close();
-    }
+    relay.close();
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     if !not_sent.is_empty() {
-        say(
-            &mut out,
-            format!(
-                "not tried after that failure ({} draft{}, left untouched): {}",
-                not_sent.len(),
-                if not_sent.len() == 1 { "" } else { "s" },
-                not_sent.join(", ")
-            ),
-        );
+        out.say(format!(
+            "not tried after that failure ({} draft{}, left untouched): {}",
+            not_sent.len(),
+            if not_sent.len() == 1 { "" } else { "s" },
+            not_sent.join(", ")
+        ));
+    }
+    out.flush()?;
+    first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+}
+
+/// `--dry-run`: what would be sent, one line per submission; nothing is sent.
+fn show(composer: &Composer, sources: &[Source]) -> Result {
+    let mut out = Output::new(None);
+    let mut first: Option<u8> = None;
+    let mut buf = Vec::new();
+    for s in sources {
+        let composed = s.read_into(&mut buf).and_then(|n| {
+            composer
+                .compose(&buf[..n])
+                .map_err(|e| Failure::compose(&s.display(), e))
+        });
+        match composed {
+            Ok(c) => {
+                for sub in &c {
+                    let env = sub.envelope();
+                    out.line(&format!(
+                        "{} would send from {} to {}",
+                        c.message_id(),
+                        env.from,
+                        join_addrs(&env.to)
+                    ))?;
+                }
+            }
+            Err(f) => {
+                out.say(f.message);
+                first.get_or_insert(f.code);
+            }
+        }
     }
     out.flush()?;
     first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
@@ -142,6 +160,15 @@ impl<'b> Output<'b> {
 
     fn flush(&mut self) -> Result {
         self.out.flush().map_err(stdout_failure)
+    }
+
+    /// A line on stderr; stdout first, so that 2>&1 shows the lines in the order they happened.
+    fn say(&mut self, line: String) {
+        let _ = self.out.flush();
+        match self.bar {
+            Some(b) => b.suspend(|| eprintln!("envoi: {line}")),
+            None => eprintln!("envoi: {line}"),
+        }
     }
 }
 

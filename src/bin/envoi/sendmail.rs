@@ -2,14 +2,12 @@
 //! mailx, mutt and git send-email expect. Reads one message on stdin; exits with sysexits codes;
 //! a message that was not accepted is kept (outbox, or `dead.letter`), never dropped.
 
-use crate::args::ComposeArgs;
-use crate::exit::{CONFIG, Failure, IOERR, Result};
-use chrono::{FixedOffset, TimeZone};
-use envoi::address::parse_list;
+use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result};
 use envoi::config::Config;
-use envoi::relay::aliases::{Aliases, host_domain, login_user};
-use envoi::relay::{self, ErrorKind, FileRelay};
-use envoi::{Addr, BccPolicy, Clock, Draft, Envelope, Now, SystemClock};
+use envoi::relay::ErrorKind;
+use envoi::sendmail::{
+    Frontend, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
+};
 use std::ffi::OsString;
 use std::io::Read;
 
@@ -44,6 +42,18 @@ pub struct SendmailArgs {
     /// -F: full name for a From field that the message lacks.
     pub full_name: Option<String>,
     pub recipients: Vec<String>,
+}
+
+impl SendmailArgs {
+    /// What the library needs of these arguments (-i is about reading, done here).
+    fn request(&self) -> Request {
+        Request {
+            recipients: self.recipients.clone(),
+            from_headers: self.from_headers,
+            sender: self.sender.clone(),
+            full_name: self.full_name.clone(),
+        }
+    }
 }
 
 /// Parses sendmail's options: clustered flags (`-ti`), values attached or separate (`-fADDR`,
@@ -105,7 +115,7 @@ pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> 
 fn cut_at_dot(input: &mut Vec<u8>) {
     let mut start = 0;
     while start < input.len() {
-        let end = memchr_nl(&input[start..]).map_or(input.len(), |p| start + p);
+        let end = memchr::memchr(b'\n', &input[start..]).map_or(input.len(), |p| start + p);
         let line = &input[start..end];
         if line == b"." || line == b".\r" {
             input.truncate(start);
@@ -113,74 +123,6 @@ fn cut_at_dot(input: &mut Vec<u8>) {
         }
         start = end + 1;
     }
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
-/// `From: Name <addr>` with the display name quoted or RFC 2047-encoded as needed.
-pub fn from_field(name: Option<&str>, addr: &Addr) -> String {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        None => format!("From: {addr}"),
-        Some(n) if !n.is_ascii() => format!("From: =?UTF-8?B?{}?= <{addr}>", base64(n.as_bytes())),
-        Some(n)
-            if n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c)) =>
-        {
-            format!("From: {n} <{addr}>")
-        }
-        Some(n) => {
-            let q: String = n
-                .chars()
-                .filter(|c| !c.is_control())
-                .flat_map(|c| match c {
-                    '"' | '\\' => vec!['\\', c],
-                    _ => vec![c],
-                })
-                .collect();
-            format!("From: \"{q}\" <{addr}>")
-        }
-    }
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn resolve_list(what: &str, s: &str, domain: Option<&str>) -> Result<Vec<Addr>> {
-    let list = parse_list(s).map_err(|e| Failure::usage(format!("{what} `{s}`: {e}")))?;
-    list.iter()
-        .map(|m| {
-            m.resolve(domain).map_err(|e| {
-                Failure::usage(format!(
-                    "{what} `{s}`: {e}{}",
-                    if domain.is_none() {
-                        " (set [compose] domain to qualify local names)"
-                    } else {
-                        ""
-                    }
-                ))
-            })
-        })
-        .collect()
 }
 
 pub fn run(args: &[OsString]) -> Result {
@@ -223,78 +165,35 @@ pub fn run(args: &[OsString]) -> Result {
         Ok(config) => submit(&a, config, &input, &mut attempt),
         Err(e) => Err(Failure::config(e.clone())),
     });
-    result.map_err(|f| keep(f, config.as_ref().ok(), &a, &input, &attempt))
+    result.map_err(|f| keep_message(f, config.as_ref().ok(), &a, &input, &attempt))
 }
 
-/// How far a submission got: what [`keep`] can save beyond the bytes that were read.
+/// How far a submission got: what the library's `keep` can save beyond the bytes read.
 #[derive(Default)]
 struct Attempt {
-    envelope: Option<Envelope>,
-    /// The composed message, once the relay was tried with it.
-    composed: Option<Vec<u8>>,
+    prepared: Option<Prepared>,
     /// The relay, and what kind of failure it reported.
     relay: Option<String>,
     kind: Option<ErrorKind>,
 }
 
 fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt) -> Result {
-    let domain = config.compose.domain.clone().or_else(host_domain);
-    let dom = domain.as_deref();
-
-    let mut rcpts = Vec::new();
-    for r in &a.recipients {
-        rcpts.extend(resolve_list("recipient", r, dom)?);
+    let mut front = Frontend::from_config(config).map_err(|e| failure(e, true))?;
+    front.fixed_time = envoi::clock::source_date_epoch().map_err(Failure::usage)?;
+    let prepared = front
+        .prepare(&a.request(), input)
+        .map_err(|e| failure(e, front.domain.is_some()))?;
+    let prepared = attempt.prepared.insert(prepared);
+    for s in &prepared.skipped {
+        eprintln!(
+            "envoi: alias target `{}` (for {}) skipped: only a mail server can deliver to programs and files",
+            s.target, s.recipient
+        );
     }
-    let sender = match &a.sender {
-        Some(s) => {
-            let list = resolve_list("-f", s, dom)?;
-            match list.as_slice() {
-                [one] => Some(one.clone()),
-                _ => return Err(Failure::usage(format!("-f `{s}` must be one address"))),
-            }
-        }
-        None => None,
-    };
-    let input = add_from_if_missing(input, a, sender.as_ref(), dom)?;
-
-    let mut base = config.compose.options();
-    // Whatever the configured policy, a sendmail caller expects Bcc gone from every copy.
-    base.bcc_policy = BccPolicy::Remove;
-    base.local_domain = domain.clone();
-    base.envelope_from = sender;
-    base.extra_rcpts = rcpts.clone();
-    let composer = ComposeArgs::default().composer(base, 1)?;
-    let composed = composer
-        .compose(&input)
-        .map_err(|e| Failure::compose("<stdin>", e))?;
-    // Under the `remove` policy there is exactly one submission.
-    let Some(sub) = composed.iter().next() else {
-        return Err(Failure::new(
-            crate::exit::DATAERR,
-            "the draft made no message",
-        ));
-    };
-    let to = if a.from_headers {
-        sub.envelope().to.clone()
-    } else {
-        rcpts
-    };
-    let to = expand_aliases(config, to, dom)?;
-    if to.is_empty() {
-        return Err(Failure::new(
-            crate::exit::DATAERR,
-            "no recipients are left once aliases are expanded",
-        ));
-    }
-    let envelope = attempt
-        .envelope
-        .insert(Envelope::new(sub.envelope().from.clone(), to));
-    let message = attempt.composed.insert(sub.to_bytes());
-
     let relay_config = config.relay_for(None).map_err(Failure::config)?;
     attempt.relay = Some(relay_config.describe());
     let mut relay = relay_config.open();
-    let result = relay.submit(envelope, message);
+    let result = relay.submit(&prepared.envelope, &prepared.message);
     relay.close();
     result.map(|_| ()).map_err(|e| {
         attempt.kind = Some(e.kind());
@@ -302,16 +201,38 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
     })
 }
 
-/// Keeps a message that was not accepted and says where; the exit code stays the failure's.
-///
-/// - A temporary failure (75, or a sendmail child's own code for one) queues the composed message and its envelope in the outbox (the
-///   file relay's format), to be sent again as it is.
-/// - Any other failure needs a person first, so the message is kept as it was read (Bcc and all,
-///   ready to be fixed and piped in again), with the envelope where one was worked out, in
-///   OUTBOX/failed/: kept out of the queue, never re-sent by itself.
-/// - When no outbox can take it (the configuration is broken, the directory is not writable),
-///   the message goes to `$HOME/dead.letter`, appended in mbox form as sendmail and mailx do.
-fn keep(
+/// The exit code of a library error, and its text in sendmail's terms (-f, [compose] domain).
+fn failure(e: SendmailError, has_domain: bool) -> Failure {
+    let hint = if has_domain {
+        ""
+    } else {
+        " (set [compose] domain to qualify local names)"
+    };
+    match e {
+        SendmailError::Recipient { .. } => Failure::usage(format!("{e}{hint}")),
+        SendmailError::Sender { text, error } => {
+            Failure::usage(format!("-f `{text}`: {error}{hint}"))
+        }
+        SendmailError::SenderNotSingle { text } => {
+            Failure::usage(format!("-f `{text}` must be one address"))
+        }
+        SendmailError::NoRecipients | SendmailError::FromAddress { .. } => {
+            Failure::usage(e.to_string())
+        }
+        SendmailError::NoLoginUser => Failure::usage(format!("{e}: give -f ADDR")),
+        SendmailError::NoDomain => Failure::new(
+            CONFIG,
+            format!("{e}: set [compose] domain, or give -f ADDR"),
+        ),
+        SendmailError::Compose(e) => Failure::compose("<stdin>", e),
+        SendmailError::NoRecipientsAfterAliases => Failure::new(DATAERR, e.to_string()),
+        SendmailError::Aliases { .. } => Failure::new(CONFIG, e.to_string()),
+    }
+}
+
+/// Keeps a message that was not accepted (the library decides where) and says where; the exit
+/// code stays the failure's.
+fn keep_message(
     failure: Failure,
     config: Option<&Config>,
     a: &SendmailArgs,
@@ -324,117 +245,18 @@ fn keep(
         }
         _ => failure.message,
     };
-    let mut problems = Vec::new();
-    let saved = config
-        .and_then(|c| {
-            let stored = match (&attempt.envelope, &attempt.composed) {
-                (Some(env), Some(msg)) if attempt.kind == Some(ErrorKind::Transient) => {
-                    FileRelay::new(c.outbox_dir.clone()).store(env, msg)
-                }
-                _ => FileRelay::new(c.outbox_dir.join("failed"))
-                    .keep(input, attempt.envelope.as_ref()),
-            };
-            stored.map_err(|e| problems.push(e.to_string())).ok()
-        })
-        .or_else(|| {
-            let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
-            let Some(home) = home else {
-                problems.push("HOME is not set, so there is no dead.letter".into());
-                return None;
-            };
-            let path = std::path::Path::new(&home).join("dead.letter");
-            let sender = attempt
-                .envelope
-                .as_ref()
-                .map(|e| e.from.to_string())
-                .or_else(|| a.sender.clone())
-                .or_else(login_user)
-                .unwrap_or_default();
-            relay::file::append_mbox(&path, &sender, &asctime(SystemClock.now()), input)
-                .map(|()| path)
-                .map_err(|e| problems.push(e.to_string()))
-                .ok()
-        });
-    let message = match saved {
-        Some(path) => format!("{why}; the message was saved in {}", path.display()),
-        None => format!(
-            "{why}; and the message could NOT be saved ({}): keep it and try again",
-            problems.join("; ")
-        ),
+    let unsent = Unsent {
+        input,
+        prepared: attempt.prepared.as_ref(),
+        temporary: attempt.kind == Some(ErrorKind::Transient),
+        sender: a.sender.as_deref(),
+    };
+    let outbox = config.map(|c| c.outbox_dir.as_path());
+    let message = match keep(&unsent, outbox, default_dead_letter().as_deref()) {
+        Ok(kept) => format!("{why}; the message was saved in {}", kept.path().display()),
+        Err(e) => format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
     };
     Failure::new(failure.code, message)
-}
-
-/// `Thu Nov 29 04:46:28 2026`: the date of an mbox `From ` line, in local time.
-fn asctime(now: Now) -> String {
-    FixedOffset::east_opt(now.offset)
-        .and_then(|tz| tz.timestamp_opt(now.unix, 0).single())
-        .map(|t| t.format("%a %b %e %H:%M:%S %Y").to_string())
-        .unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into())
-}
-
-fn add_from_if_missing(
-    input: &[u8],
-    a: &SendmailArgs,
-    sender: Option<&Addr>,
-    domain: Option<&str>,
-) -> Result<Vec<u8>> {
-    let has_from = match Draft::parse(input) {
-        Ok(d) => d.fields_named("From").next().is_some(),
-        // Composing will report the problem with its line number.
-        Err(_) => return Ok(input.to_vec()),
-    };
-    if has_from {
-        return Ok(input.to_vec());
-    }
-    let addr = match sender {
-        Some(s) => s.clone(),
-        None => {
-            let user = login_user().ok_or_else(|| {
-                Failure::usage(
-                    "the message has no From and the login user is unknown: give -f ADDR",
-                )
-            })?;
-            let d = domain.ok_or_else(|| {
-                Failure::new(CONFIG, "the message has no From and the host has no name: set [compose] domain, or give -f ADDR")
-            })?;
-            Addr::from_parts(&user, d).map_err(|e| {
-                Failure::usage(format!("cannot make a From address for {user}: {e}"))
-            })?
-        }
-    };
-    // The added line ends like the message's own first line.
-    let crlf = memchr_nl(input).is_some_and(|p| p > 0 && input[p - 1] == b'\r');
-    let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-    let mut out = from_field(a.full_name.as_deref(), &addr).into_bytes();
-    out.extend_from_slice(eol);
-    out.extend_from_slice(input);
-    Ok(out)
-}
-
-fn expand_aliases(config: &Config, to: Vec<Addr>, domain: Option<&str>) -> Result<Vec<Addr>> {
-    let (Some(path), Some(domain)) = (&config.compose.aliases, domain) else {
-        return Ok(to);
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::new(
-            CONFIG,
-            format!("aliases file {}: cannot read it: {e}", path.display()),
-        )
-    })?;
-    let aliases = Aliases::parse(&text)
-        .map_err(|e| Failure::new(CONFIG, format!("aliases file {}: {e}", path.display())))?;
-    let mut out = Vec::new();
-    for a in &to {
-        let (got, skipped) = aliases.expand(a, domain);
-        for s in skipped {
-            eprintln!(
-                "envoi: alias target `{s}` (for {a}) skipped: only a mail server can deliver to programs and files"
-            );
-        }
-        out.extend(got);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -479,36 +301,5 @@ mod tests {
         let mut v = b"To: a\r\n\r\n..x\r\n.\r\n".to_vec();
         cut_at_dot(&mut v);
         assert_eq!(v, b"To: a\r\n\r\n..x\r\n");
-    }
-
-    #[test]
-    fn from_fields() {
-        let a = Addr::parse("root@h.example").unwrap();
-        assert_eq!(
-            from_field(Some("CronDaemon"), &a),
-            "From: CronDaemon <root@h.example>"
-        );
-        assert_eq!(
-            from_field(Some("Doe, J."), &a),
-            "From: \"Doe, J.\" <root@h.example>"
-        );
-        assert_eq!(from_field(None, &a), "From: root@h.example");
-        assert_eq!(
-            from_field(Some("Zoë"), &a),
-            "From: =?UTF-8?B?Wm/Dqw==?= <root@h.example>"
-        );
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
     }
 }

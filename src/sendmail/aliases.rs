@@ -6,22 +6,29 @@ use crate::address::{Addr, parse_list};
 use std::collections::HashMap;
 
 /// An aliases table: lower-cased local name → its targets as written.
+///
+/// ```
+/// use envoi::Addr;
+/// use envoi::sendmail::Aliases;
+/// let aliases = Aliases::parse("postmaster: root\nroot: admin@corp.example, \"|/usr/bin/logger\"\n")?;
+/// let (to, skipped) = aliases.expand(&Addr::parse("postmaster@host.example")?, "host.example");
+/// assert_eq!(to, [Addr::parse("admin@corp.example")?]);
+/// assert_eq!(skipped, ["|/usr/bin/logger"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Aliases {
     map: HashMap<String, Vec<String>>,
 }
 
 /// A line of an aliases file that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
 pub struct AliasError {
+    /// The line, counted from 1.
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
-}
-
-impl std::fmt::Display for AliasError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
 }
 
 impl Aliases {
@@ -155,7 +162,7 @@ fn split_targets(s: &str) -> Vec<String> {
 }
 
 /// The login name: $USER or $LOGNAME, else the password entry of the process's user.
-pub fn login_user() -> Option<String> {
+pub(crate) fn login_user() -> Option<String> {
     for v in ["USER", "LOGNAME"] {
         if let Ok(u) = std::env::var(v)
             && !u.is_empty()
@@ -181,7 +188,7 @@ fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
 }
 
 /// The host's name, lower-cased, as the default domain for bare local names.
-pub fn host_domain() -> Option<String> {
+pub(crate) fn host_domain() -> Option<String> {
     let h = hostname::get().ok()?.into_string().ok()?;
     let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
     (!h.is_empty()).then_some(h)
