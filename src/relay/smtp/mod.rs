@@ -3,7 +3,7 @@
 //! so a batch of drafts shares the connection. With PIPELINING (RFC 2920) MAIL and every RCPT go out in one write.
 //!
 //! The session logic exists once, without I/O (`core`), and is driven by a blocking driver
-//! ([`SmtpRelay`]) and, with the `tokio` feature, by an async one ([`AsyncSmtpRelay`]). Both take
+//! ([`SmtpRelay`]) and, with the `tokio` feature, by an async one (`AsyncSmtpRelay`). Both take
 //! the same [`SmtpSettings`]. lettre is kept for reply parsing and server extensions; the
 //! connection and the AUTH exchange are envoi's own (see docs/architecture.md for why).
 
