@@ -135,7 +135,7 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
             name.push_str(".eml");
             out.write(&name, &msg)?;
             json.clear();
-            sub.envelope.push_json(&mut json);
+            json.push_str(&sub.envelope.to_json());
             json.push('\n');
             name.truncate(stem_len);
             name.push_str(".envelope.json");
