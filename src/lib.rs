@@ -39,6 +39,8 @@
 //! Determinism: inject a [`FixedClock`] and [`HashIds`] and the same draft always composes to
 //! the same bytes (the CLI does this when `SOURCE_DATE_EPOCH` is set).
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod check;
 pub mod clock;
