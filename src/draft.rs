@@ -15,7 +15,8 @@ pub const MAX_LINE: usize = 998;
 pub struct Field<'a> {
     /// From the first byte of the name to the end of the last line, its line ending included.
     pub raw: &'a [u8],
-    name: &'a str,
+    /// The name is `raw[..name_len]`, printable ASCII (checked by `field_name`).
+    name_len: usize,
     /// Has continuation lines (RFC 5322 §2.2.3 folding).
     folded: bool,
     colon: usize,
@@ -26,11 +27,16 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     /// The field name as written (ASCII, case kept).
     pub fn name(&self) -> &'a str {
-        self.name
+        std::str::from_utf8(self.name_bytes()).expect("field_name admits printable ASCII only")
+    }
+    /// The field name's bytes: compared without a UTF-8 check, which costs more than the
+    /// comparison for these short names.
+    pub(crate) fn name_bytes(&self) -> &'a [u8] {
+        &self.raw[..self.name_len]
     }
     /// Case-insensitive name comparison, as RFC 5322 §1.2.2 requires.
     pub fn is(&self, name: &str) -> bool {
-        self.name().eq_ignore_ascii_case(name)
+        self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
     }
     /// Appends the field with CRLF line endings (a last line without one gets one).
     pub fn push_crlf(&self, out: &mut Vec<u8>) {
@@ -118,10 +124,9 @@ impl<'a> Draft<'a> {
                         },
                     });
                 };
-                let name = ascii_str(&text[..name_len]);
                 fields.push(Field {
                     raw: &source[pos..end],
-                    name,
+                    name_len,
                     folded: false,
                     colon,
                     line,
@@ -170,11 +175,6 @@ const FTEXT: [bool; 256] = {
     }
     t
 };
-
-/// A field name as `&str`: `field_name` admits printable ASCII only, which is UTF-8.
-fn ascii_str(name: &[u8]) -> &str {
-    std::str::from_utf8(name).expect("field_name admits printable ASCII only")
-}
 
 fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);

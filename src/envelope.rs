@@ -105,12 +105,18 @@ impl Roles {
 /// Resent-* or by a Resent-* name seen again in the run (the next, older block). Trace fields
 /// between blocks end the run too. RFC 5322 §3.6.6: each new block is prepended.
 pub fn newest_resent_block(fields: &[Field]) -> Option<Range<usize>> {
-    let is_resent = |f: &Field| f.name().len() > 7 && f.name()[..7].eq_ignore_ascii_case("Resent-");
+    let is_resent = |f: &Field| {
+        let name = f.name_bytes();
+        name.len() > 7 && name[..7].eq_ignore_ascii_case(b"Resent-")
+    };
     let start = fields.iter().position(is_resent)?;
     let mut end = start;
     while end < fields.len()
         && is_resent(&fields[end])
-        && !fields[start..end].iter().any(|g| g.is(fields[end].name()))
+        && !fields[start..end].iter().any(|g| {
+            g.name_bytes()
+                .eq_ignore_ascii_case(fields[end].name_bytes())
+        })
     {
         end += 1;
     }
@@ -166,11 +172,10 @@ pub fn analyse<'a>(draft: &Draft<'a>, local_domain: Option<&str>) -> Analysis {
     // user wrote it) is kept only for Bcc, where split-each needs it.
     let mut read =
         |f: &Field<'a>, findings: &mut Vec<Finding>, bcc: bool, out: &mut Vec<Recipient>| {
-            let name = f.name();
             let bad = |error| Finding {
                 line: f.line,
                 problem: Problem::BadAddress {
-                    field: name.to_owned(),
+                    field: f.name().to_owned(),
                     error,
                 },
             };
