@@ -7,11 +7,11 @@ mod args;
 mod commands;
 mod exit;
 mod input;
-mod operands;
 mod outdir;
 mod send;
 mod sendmail;
 
+use clap::Parser;
 use exit::Failure;
 use std::process::ExitCode;
 
@@ -35,9 +35,7 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "sendmail") {
         return finish(sendmail::run(&argv[2..]));
     }
-    // The arguments already collected, not collected again, and the DRAFT operands not passed
-    // through clap: a batch names thousands of drafts.
-    let cli = match operands::parse(argv) {
+    let cli = match args::Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
