@@ -1,8 +1,6 @@
 //! The `envoi` command line: parses arguments, reads drafts, prints results and maps outcomes to
 //! sysexits codes. No mail logic lives here; the library is the product.
 
-#[cfg(feature = "mimalloc")]
-mod alloc;
 mod args;
 mod commands;
 mod exit;
@@ -20,7 +18,7 @@ use std::process::ExitCode;
 // malloc (callgrind). The library leaves the choice of allocator to its users.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: alloc::Mimalloc = alloc::Mimalloc;
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
