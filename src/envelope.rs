@@ -28,6 +28,12 @@ impl Envelope {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an envelope is strings and a bool, which serialise")
     }
+
+    /// Appends [`Envelope::to_json`]'s text to `out`: a batch reuses one buffer for all its
+    /// envelopes instead of allocating a string for each.
+    pub fn push_json(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self).expect("a Vec takes every write")
+    }
 }
 
 /// Drops repeated addresses, keeping the order of first appearance. Canonical addresses compare
@@ -325,6 +331,9 @@ mod tests {
             serde_json::json!([quoted.as_str(), utf8.as_str(), "t@y.example"])
         );
         assert_eq!(v["smtputf8"], true);
+        let mut appended = b"[".to_vec();
+        env.push_json(&mut appended);
+        assert_eq!(appended, [b"[", text.as_bytes()].concat());
         let none = Envelope::new(a("s@x.example"), []);
         assert_eq!(
             none.to_json(),

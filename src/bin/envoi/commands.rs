@@ -120,7 +120,7 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
     let mut out = OutDir::open(dir)?;
     // The message, the envelope and the name are built in buffers reused for every draft: with
     // thousands of small drafts, allocating and formatting them anew cost a tenth of the run.
-    let (mut msg, mut json, mut name) = (Vec::new(), String::new(), String::new());
+    let (mut msg, mut json, mut name) = (Vec::new(), Vec::new(), String::new());
     each_draft(composer, sources, |k, _, c| {
         for (i, sub) in c.submissions.iter().enumerate() {
             name.clear();
@@ -135,11 +135,11 @@ fn compose_to_dir(composer: &Composer, sources: &[Source], dir: &Path) -> Result
             name.push_str(".eml");
             out.write(&name, &msg)?;
             json.clear();
-            json.push_str(&sub.envelope.to_json());
-            json.push('\n');
+            sub.envelope.push_json(&mut json);
+            json.push(b'\n');
             name.truncate(stem_len);
             name.push_str(".envelope.json");
-            out.write(&name, json.as_bytes())?;
+            out.write(&name, &json)?;
         }
         Ok(())
     })
