@@ -541,9 +541,17 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
+/// `default` cases, or as many as `PROPTEST_CASES` asks for (a long run outside the suite).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn bcc_never_leaks_envelopes_are_exact_and_other_bytes_are_kept() {
-    let mut r = runner(6000);
+    let mut r = runner(cases(6000));
     r.run(&model(), |m| {
         for p in POLICIES {
             if let Err(why) = check_model(&m, p) {
