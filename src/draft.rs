@@ -16,7 +16,8 @@ pub const MAX_LINE: usize = 998;
 pub struct Field<'a> {
     /// From the first byte of the name to the end of the last line, its line ending included.
     pub raw: &'a [u8],
-    name: &'a str,
+    /// The name is `raw[..name_len]`, printable ASCII (checked by `field_name`).
+    name_len: usize,
     /// Has continuation lines (RFC 5322 §2.2.3 folding).
     folded: bool,
     colon: usize,
@@ -27,11 +28,16 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     /// The field name as written (ASCII, case kept).
     pub fn name(&self) -> &'a str {
-        self.name
+        std::str::from_utf8(self.name_bytes()).expect("field_name admits printable ASCII only")
+    }
+    /// The field name's bytes: compared without a UTF-8 check, which costs more than the
+    /// comparison for these short names.
+    pub(crate) fn name_bytes(&self) -> &'a [u8] {
+        &self.raw[..self.name_len]
     }
     /// Case-insensitive name comparison, as RFC 5322 §1.2.2 requires.
     pub fn is(&self, name: &str) -> bool {
-        self.name().eq_ignore_ascii_case(name)
+        self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
     }
     /// Appends the field with CRLF line endings (a last line without one gets one).
     pub(crate) fn push_crlf(&self, out: &mut Vec<u8>) {
@@ -121,10 +127,9 @@ impl<'a> Draft<'a> {
                         },
                     });
                 };
-                let name = ascii_str(&text[..name_len]);
                 fields.push(Field {
                     raw: &source[pos..end],
-                    name,
+                    name_len,
                     folded: false,
                     colon,
                     line,
@@ -174,14 +179,6 @@ const FTEXT: [bool; 256] = {
     t
 };
 
-/// A field name as `&str`. `field_name` has checked that it is printable ASCII; this runs for
-/// every field of every draft, and `from_utf8` was a tenth of `Draft::parse`.
-fn ascii_str(name: &[u8]) -> &str {
-    debug_assert!(name.iter().all(|b| (33..=126).contains(b)));
-    // SAFETY: every byte is printable ASCII (checked by `field_name`), which is valid UTF-8.
-    unsafe { std::str::from_utf8_unchecked(name) }
-}
-
 fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);
     l.strip_suffix(b"\r").unwrap_or(l)
@@ -217,7 +214,7 @@ impl<'a> Body<'a> {
     pub fn check(raw: &'a [u8], first_line: usize) -> Result<Body<'a>, Finding> {
         const PROBED: usize = 64 * 1024;
         let bare_lf = if raw.len() <= PROBED && lines_fit(raw) {
-            crate::scan::bare_lf_masks(raw).any(|m| m != 0)
+            crate::scan::has_bare_lf(raw)
         } else {
             walk(raw, first_line)?
         };
@@ -229,10 +226,7 @@ impl<'a> Body<'a> {
         if !self.bare_lf {
             return self.raw.len();
         }
-        let bare: u32 = crate::scan::bare_lf_masks(self.raw)
-            .map(u64::count_ones)
-            .sum();
-        self.raw.len() + bare as usize
+        self.raw.len() + crate::scan::bare_lfs(self.raw)
     }
 
     /// The body with CRLF line endings, borrowed when it already has them. A last line without a

@@ -83,6 +83,8 @@
 //! - `tokio`: `relay::smtp::AsyncSmtpRelay`, the SMTP relay on tokio and tokio-rustls; the
 //!   same session logic as the blocking relay, without blocking the runtime's threads.
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod build;
 mod check;

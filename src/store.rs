@@ -50,7 +50,7 @@ pub struct MessageDir {
     path: PathBuf,
     dir: OwnedFd,
     /// The envelope's JSON, reused for every message of a batch.
-    json: String,
+    json: Vec<u8>,
     /// This process's id, part of every temporary name.
     pid: u32,
 }
@@ -76,7 +76,7 @@ impl MessageDir {
         Ok(MessageDir {
             path,
             dir,
-            json: String::new(),
+            json: Vec::new(),
             pid: std::process::id(),
         })
     }
@@ -132,12 +132,8 @@ impl MessageDir {
             let mut json = std::mem::take(&mut self.json);
             json.clear();
             envelope.push_json(&mut json);
-            json.push('\n');
-            let written = self.write_file(
-                &format!("{name}.envelope.json"),
-                json.as_bytes(),
-                durability,
-            );
+            json.push(b'\n');
+            let written = self.write_file(&format!("{name}.envelope.json"), &json, durability);
             self.json = json;
             if let Err(e) = written {
                 let _ = rustix::fs::unlinkat(&self.dir, eml.as_str(), AtFlags::empty());

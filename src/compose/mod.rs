@@ -314,16 +314,10 @@ impl Composer {
         };
         let mut added = Vec::with_capacity(160);
         let mut resent_added = Vec::new();
-        // Memoised per thread, so cheap even when a field already has its date; taken as bytes,
-        // which need no UTF-8 check.
-        let text = now.rfc5322_text();
-        let date = self
-            .opts
-            .date
-            .as_deref()
-            .map_or(text.as_bytes(), str::as_bytes);
+        // Formatted only for a field that needs it.
+        let date = || self.opts.date.clone().unwrap_or_else(|| now.rfc5322());
         if !has("Date") {
-            push_field(&mut added, "Date", date);
+            push_field(&mut added, "Date", date());
         }
         let message_id = match draft.fields_named("Message-ID").next() {
             Some(f) => String::from_utf8_lossy(f.value()).trim().to_owned(),
@@ -342,7 +336,7 @@ impl Composer {
         if let Some(block) = &an.roles.resent {
             let in_block = |n: &str| draft.fields[block.clone()].iter().any(|f| f.is(n));
             if !in_block("Resent-Date") {
-                push_field(&mut resent_added, "Resent-Date", date);
+                push_field(&mut resent_added, "Resent-Date", date());
             }
             if !in_block("Resent-Message-ID") {
                 let id = self

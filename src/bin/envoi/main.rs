@@ -1,18 +1,16 @@
 //! The `envoi` command line: parses arguments, reads drafts, prints results and maps outcomes to
 //! sysexits codes. No mail logic lives here; the library is the product.
 
-#[cfg(feature = "mimalloc")]
-mod alloc;
 mod args;
 mod commands;
 mod draft;
 mod edit;
 mod exit;
 mod input;
-mod operands;
 mod send;
 mod sendmail;
 
+use clap::Parser;
 use exit::Failure;
 use std::process::ExitCode;
 
@@ -21,7 +19,7 @@ use std::process::ExitCode;
 // malloc (callgrind). The library leaves the choice of allocator to its users.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: alloc::Mimalloc = alloc::Mimalloc;
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -36,9 +34,7 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "sendmail") {
         return finish(sendmail::run(&argv[2..]));
     }
-    // The arguments already collected, not collected again, and the DRAFT operands not passed
-    // through clap: a batch names thousands of drafts.
-    let cli = match operands::parse(argv) {
+    let cli = match args::Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
