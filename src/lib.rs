@@ -84,6 +84,7 @@
 //!   same session logic as the blocking relay, without blocking the runtime's threads.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod address;
 pub mod build;

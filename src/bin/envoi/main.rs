@@ -1,6 +1,8 @@
 //! The `envoi` command line: parses arguments, reads drafts, prints results and maps outcomes to
 //! sysexits codes. No mail logic lives here; the library is the product.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod commands;
 mod draft;
