@@ -131,9 +131,16 @@ fn to_outbox(unsent: &Unsent<'_>, outbox: &Path) -> Result<Kept, WriteError> {
     // UUID v7: unique across processes and machines, and sorts by time.
     let name = uuid::Uuid::now_v7().simple().to_string();
     match unsent.prepared {
-        Some(p) if unsent.temporary => MessageDir::open(outbox)?
-            .store(&name, &p.message, Some(&p.envelope))
-            .map(Kept::Queued),
+        Some(p) if unsent.temporary => {
+            match crate::outbox::Outbox::new(outbox).enqueue(&p.message, &p.envelope, None) {
+                Ok(q) => Ok(Kept::Queued(q.path)),
+                Err(crate::outbox::OutboxError::Write(e)) => Err(e),
+                Err(e) => Err(WriteError {
+                    path: outbox.to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                }),
+            }
+        }
         _ => MessageDir::open(outbox.join("failed"))?
             .store(&name, unsent.input, unsent.prepared.map(|p| &p.envelope))
             .map(Kept::Failed),
