@@ -182,7 +182,7 @@ impl Outbox {
         last_error: Option<&str>,
     ) -> Result<Queued, OutboxError> {
         let id = new_id();
-        let now = unix_now();
+        let now = unix_time();
         let state = State {
             queued_at: now,
             attempts: u32::from(last_error.is_some()),
@@ -195,6 +195,29 @@ impl Outbox {
         let path = dir
             .store(&id, message, Some(envelope))
             .inspect_err(|_| remove_quietly(&self.dir.join(state_name(&id))))?;
+        Ok(Queued { id, path })
+    }
+
+    /// Keeps `message` for `envelope` in `failed/` with `reason` (a refusal for good), durable
+    /// before it returns: out of the queue, never sent again unless [`retry`](Self::retry)
+    /// puts it back.
+    pub fn enqueue_failed(
+        &self,
+        message: &[u8],
+        envelope: &Envelope,
+        reason: &str,
+    ) -> Result<Queued, OutboxError> {
+        let id = new_id();
+        let now = unix_time();
+        let state = State {
+            queued_at: now,
+            attempts: 1,
+            next_attempt: now,
+            last_error: Some(reason.to_owned()),
+        };
+        let mut dir = MessageDir::open(self.failed_dir())?;
+        dir.store_file(&state_name(&id), state.to_json().as_bytes())?;
+        let path = dir.store(&id, message, Some(envelope))?;
         Ok(Queued { id, path })
     }
 
@@ -247,7 +270,7 @@ impl Outbox {
             path: failed.join(format!("{id}.eml")),
             message: "it has no envelope (it was kept as it was read): send it again instead of retrying it".into(),
         })?;
-        let now = unix_now();
+        let now = unix_time();
         let state = State {
             queued_at: now,
             attempts: 0,
@@ -279,7 +302,7 @@ impl Outbox {
     ) -> Result<FlushReport, OutboxError> {
         let mut report = FlushReport::default();
         for entry in self.list()? {
-            let now = unix_now();
+            let now = unix_time();
             if !all && entry.state.next_attempt > now {
                 continue;
             }
@@ -367,7 +390,8 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-pub(crate) fn unix_now() -> u64 {
+/// Now, in seconds since the Unix epoch: the clock of [`State`]'s times.
+pub fn unix_time() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -94,7 +94,7 @@ fn a_temporary_failure_reschedules_with_backoff_and_stops_the_flush() {
         .unwrap();
     assert_eq!(e.state.attempts, 1);
     assert_eq!(e.state.last_error.as_deref(), Some("connection refused"));
-    assert!(e.state.next_attempt >= unix_now() + MIN_BACKOFF.as_secs() - 2);
+    assert!(e.state.next_attempt >= unix_time() + MIN_BACKOFF.as_secs() - 2);
     // Not due: a plain flush leaves it; --all tries it.
     let mut relay = scripted(vec![Ok(())]);
     ob.flush(&mut relay, false).unwrap();

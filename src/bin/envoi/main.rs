@@ -10,6 +10,7 @@ mod edit;
 mod exit;
 mod input;
 mod operands;
+mod queue;
 mod send;
 mod sendmail;
 

@@ -120,7 +120,7 @@ impl Command {
             | Command::Envelope { drafts, .. }
             | Command::Send { drafts, .. }
             | Command::Check { drafts, .. } => Some(drafts),
-            Command::Config | Command::Draft(_) | Command::Edit(_) => None,
+            Command::Config | Command::Draft(_) | Command::Edit(_) | Command::Queue(_) => None,
         }
     }
 }

@@ -2,11 +2,11 @@
 //! mailx, mutt and git send-email expect. Reads one message on stdin; exits with sysexits codes;
 //! a message that was not accepted is kept (outbox, or `dead.letter`), never dropped.
 
-use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result};
+use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result, TEMPFAIL};
 use envoi::config::Config;
 use envoi::relay::ErrorKind;
 use envoi::sendmail::{
-    Frontend, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
+    Frontend, Kept, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
 };
 use std::ffi::OsString;
 use std::io::Read;
@@ -190,7 +190,11 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
             s.target, s.recipient
         );
     }
-    let relay_config = config.relay_for(None).map_err(Failure::config)?;
+    // No relay yet (a new machine's cron): queued, to be sent once one is configured.
+    let relay_config = config.relay_for(None).map_err(|e| {
+        attempt.kind = Some(ErrorKind::Transient);
+        Failure::new(TEMPFAIL, e.to_string())
+    })?;
     attempt.relay = Some(relay_config.describe());
     let mut relay = relay_config.open();
     let result = relay.submit(&prepared.envelope, &prepared.message);
@@ -252,11 +256,23 @@ fn keep_message(
         sender: a.sender.as_deref(),
     };
     let outbox = config.map(|c| c.outbox_dir.as_path());
-    let message = match keep(&unsent, outbox, default_dead_letter().as_deref()) {
-        Ok(kept) => format!("{why}; the message was saved in {}", kept.path().display()),
-        Err(e) => format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
-    };
-    Failure::new(failure.code, message)
+    match keep(&unsent, outbox, default_dead_letter().as_deref()) {
+        Ok(kept @ Kept::Queued(_)) => Failure::new(
+            failure.code,
+            format!(
+                "{why}; the message was saved in {} (queued: `envoi queue flush` sends it)",
+                kept.path().display()
+            ),
+        ),
+        Ok(kept) => Failure::new(
+            failure.code,
+            format!("{why}; the message was saved in {}", kept.path().display()),
+        ),
+        Err(e) => Failure::new(
+            IOERR,
+            format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
+        ),
+    }
 }
 
 #[cfg(test)]
