@@ -160,4 +160,3 @@ pub fn outbox_failure(e: OutboxError) -> Failure {
     };
     Failure::new(code, e.to_string())
 }
-

@@ -4,12 +4,12 @@
 use crate::args::ComposeArgs;
 use crate::exit::{Failure, IOERR, Result, TEMPFAIL};
 use crate::input::Source;
+use envoi::config::Config;
 use envoi::outbox::{Outbox, OutboxError, Queued};
 use envoi::relay::{ErrorKind, RelayError};
-use envoi::{Composed, Composer};
-use envoi::config::Config;
 use envoi::relay::{Relay, join_addrs};
 use envoi::send::{Batch, SubmissionOutcome};
+use envoi::{Composed, Composer};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -33,8 +33,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
         Ok(r) => send(&composer, Some(&mut *r.open()), &outbox, &sources),
         Err(e) => {
             let how = e.to_string();
-            send(&composer, None, &outbox, &sources)
-                .map_err(|f| no_relay(f, &how))
+            send(&composer, None, &outbox, &sources).map_err(|f| no_relay(f, &how))
         }
     }
 }
@@ -165,11 +164,9 @@ impl State {
                         ErrorKind::Transient => {
                             Some(outbox.enqueue(&message, env, Some(e.message())))
                         }
-                        ErrorKind::Permanent => Some(outbox.enqueue_failed(
-                            &message,
-                            env,
-                            &format!("refused: {e}"),
-                        )),
+                        ErrorKind::Permanent => {
+                            Some(outbox.enqueue_failed(&message, env, &format!("refused: {e}")))
+                        }
                         _ => None,
                     };
                     self.report(out, name, id, &rcpts, &e.to_string(), kept, e.exit_code());
