@@ -210,7 +210,8 @@ impl State {
                 self.first.get_or_insert(code);
             }
             Some(Ok(q)) => {
-                out.say(format!("{head}; kept in {}", q.path.display()));
+                let how = if code == TEMPFAIL { "queued" } else { "kept" };
+                out.say(format!("{head}; {how} in {}", q.path.display()));
                 if code == TEMPFAIL {
                     self.queued += 1;
                 }

@@ -23,6 +23,7 @@ missing) and submits it through the configured relay.
   -f ADDR    envelope sender (also -r); a From for a message without one
   -F NAME    full name for a From field the message lacks
   -B, -o..., -N, -R, -V, -v  accepted and ignored
+  -q         flush the outbox (envoi queue flush); -bp lists it (envoi queue list)
 
 Bare names (root) are qualified with [compose] domain (default: the host name) or mapped
 through [compose] aliases. A message that is not accepted is never dropped: on a temporary
@@ -111,6 +112,22 @@ pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> 
     Ok(a)
 }
 
+/// `-q` (any interval, `-q30m`: a cron line runs it) is a flush, `-bp` a listing.
+fn queue_command(args: &[String]) -> Option<crate::args::QueueCommand> {
+    use crate::args::QueueCommand;
+    let mut options = args.iter().take_while(|a| *a != "--");
+    if options.clone().any(|a| a.starts_with("-q")) {
+        Some(QueueCommand::Flush { all: false })
+    } else if options.any(|a| a == "-bp") {
+        Some(QueueCommand::List {
+            failed: false,
+            json: false,
+        })
+    } else {
+        None
+    }
+}
+
 /// Traditional input ends at a line holding a lone dot, unless -i.
 fn cut_at_dot(input: &mut Vec<u8>) {
     let mut start = 0;
@@ -137,6 +154,10 @@ pub fn run(args: &[OsString]) -> Result {
     if args.first().is_some_and(|a| a == "--help") {
         print!("{USAGE}");
         return Ok(());
+    }
+    // sendmail's queue commands, as an administrator's scripts use them: -q flushes, -bp lists.
+    if let Some(cmd) = queue_command(&args) {
+        return crate::queue::run(cmd);
     }
     // Mistakes in the command line itself are reported before the message is read.
     let a = parse_args(&args).map_err(Failure::usage)?;

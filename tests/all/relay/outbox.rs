@@ -204,7 +204,7 @@ fn a_flush_killed_in_data_loses_nothing_and_leaves_no_lock() {
 #[test]
 fn flushes_killed_at_random_points_lose_nothing() {
     let sb = relay_down();
-    let ids = queue_drafts(&sb, 8);
+    let ids = queue_drafts(&sb, 40);
     let server = Smtpd::builder().start();
     sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
     let mut kills = 0;
@@ -228,8 +228,11 @@ fn flushes_killed_at_random_points_lose_nothing() {
         }
         child.wait().unwrap();
     }
+    assert!(kills > 0, "no flush was killed: the test proved nothing");
+    let before = server.messages().len();
     sb.envoi(&["queue", "flush", "--all"], None).assert_ok();
     let got = received_ids(&[&server]);
+    eprintln!("{kills} kills; {before} received before the last flush");
     for id in &ids {
         let n = got.get(id).copied().unwrap_or(0);
         assert!(n >= 1, "{id} lost: {got:?}");
@@ -368,10 +371,21 @@ fn sendmail_without_a_relay_queues_and_a_flush_delivers_once_configured() {
     assert!(run.saved_path().starts_with(sb.outbox()), "{run:#?}");
     let q = listed(&sb, false);
     assert_eq!(q.len(), 1);
+    let id = q[0]["id"].as_str().unwrap();
+    // sendmail's names for the queue: -bp and mailq list it.
+    let bp = sb.envoi(&["sendmail", "-bp"], None);
+    bp.assert_ok();
+    assert!(bp.stdout.starts_with(id), "{bp:#?}");
+    let mailq = sb.path("mailq");
+    std::os::unix::fs::symlink(ENVOI, &mailq).unwrap();
+    let run = super::harness::run(sb.command(&mailq), None);
+    run.assert_ok();
+    assert_eq!(run.stdout, bp.stdout);
 
     let server = Smtpd::builder().start();
     sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
-    sb.envoi(&["queue", "flush"], None).assert_ok();
+    // sendmail -q, as an administrator's cron line runs it, flushes.
+    sb.envoi(&["sendmail", "-q"], None).assert_ok();
     let got = server.messages();
     assert_eq!(got.len(), 1);
     assert_composed(&got[0], &["dave.hidden"]);
