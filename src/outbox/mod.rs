@@ -226,6 +226,15 @@ impl Outbox {
         list_dir(&self.dir, true)
     }
 
+    /// The queued messages whose next attempt is due now, oldest first: what a flush without
+    /// `all` sends.
+    pub fn due(&self) -> Result<Vec<Entry>, OutboxError> {
+        let now = unix_time();
+        let mut v = self.list()?;
+        v.retain(|e| e.state.next_attempt <= now);
+        Ok(v)
+    }
+
     /// The messages in `failed/`, oldest first, each with its reason as `last_error`.
     pub fn list_failed(&self) -> Result<Vec<Entry>, OutboxError> {
         list_dir(&self.failed_dir(), false)
@@ -522,7 +531,9 @@ fn list_dir(dir: &Path, need_envelope: bool) -> Result<Vec<Entry>, OutboxError> 
 }
 
 /// An exclusive `flock` on a message's `ID.eml`, dropped with the value (or the process).
-struct Locked(#[allow(dead_code)] File);
+struct Locked {
+    _file: File,
+}
 
 impl Locked {
     /// Locks message `id` in `dir`. None when it is not there (any more); Busy when another
@@ -547,7 +558,7 @@ impl Locked {
         })?;
         let same = std::fs::metadata(&path).is_ok_and(|m| m.ino() == held.ino());
         let whole = !queued || dir.join(envelope_name(id)).exists();
-        Ok((same && whole).then_some(Locked(file)))
+        Ok((same && whole).then_some(Locked { _file: file }))
     }
 }
 

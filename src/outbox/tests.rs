@@ -95,6 +95,7 @@ fn a_temporary_failure_reschedules_with_backoff_and_stops_the_flush() {
     assert_eq!(e.state.attempts, 1);
     assert_eq!(e.state.last_error.as_deref(), Some("connection refused"));
     assert!(e.state.next_attempt >= unix_time() + MIN_BACKOFF.as_secs() - 2);
+    assert_eq!(ob.due().unwrap().len(), 1, "only the one not tried");
     // Not due: a plain flush leaves it; --all tries it.
     let mut relay = scripted(vec![Ok(())]);
     ob.flush(&mut relay, false).unwrap();
@@ -202,4 +203,52 @@ fn unwritable_outbox_is_a_write_error_naming_the_directory() {
     let e = ob.enqueue(b"x\r\n", &env("b@y.example"), None).unwrap_err();
     assert!(matches!(e, OutboxError::Write(_)));
     assert!(e.to_string().contains("not-a-dir"), "{e}");
+}
+
+#[test]
+fn a_writer_killed_half_way_leaves_nothing_that_is_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ob = Outbox::new(tmp.path().join("q"));
+    // Killed after the state and the message, before the envelope: not queued.
+    let mut dir = MessageDir::open(ob.dir()).unwrap();
+    dir.store_file(
+        "half.state.json",
+        State::parse(b"{\"queued_at\":1,\"attempts\":0,\"next_attempt\":1,\"last_error\":null}")
+            .unwrap()
+            .to_json()
+            .as_bytes(),
+    )
+    .unwrap();
+    dir.store("half", b"x\r\n", None).unwrap();
+    assert!(ob.list().unwrap().is_empty());
+    let mut relay = scripted(vec![]);
+    assert_eq!(ob.flush(&mut relay, true).unwrap().remaining, 0);
+    assert!(relay.got.is_empty());
+}
+
+#[test]
+fn a_move_killed_half_way_leaves_the_message_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ob = Outbox::new(tmp.path().join("q"));
+    let q = ob.enqueue(b"one\r\n", &env("b@y.example"), None).unwrap();
+    // What move_message has done before its removals: the files linked into failed/.
+    let failed = ob.failed_dir();
+    std::fs::create_dir(&failed).unwrap();
+    for name in [format!("{}.eml", q.id), format!("{}.envelope.json", q.id)] {
+        std::fs::hard_link(ob.dir().join(&name), failed.join(&name)).unwrap();
+    }
+    assert_eq!(ob.list().unwrap().len(), 1, "still queued");
+    let mut relay = scripted(vec![Err(RelayError::new(ErrorKind::Permanent, "550 no"))]);
+    let r = ob.flush(&mut relay, true).unwrap();
+    assert_eq!(
+        r.failed.len(),
+        1,
+        "the move is done again, over the half-made one"
+    );
+    assert!(ob.list().unwrap().is_empty());
+    assert_eq!(ob.list_failed().unwrap().len(), 1);
+    assert_eq!(
+        std::fs::read(failed.join(format!("{}.eml", q.id))).unwrap(),
+        b"one\r\n"
+    );
 }
