@@ -19,7 +19,8 @@ pub struct State {
 }
 
 impl State {
-    pub(crate) fn to_json(&self) -> String {
+    /// The state as stored: one JSON object and a newline.
+    pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string(self).unwrap_or_default();
         s.push('\n');
         s

@@ -275,6 +275,7 @@ fn keep_message(
         prepared: attempt.prepared.as_ref(),
         temporary: attempt.kind == Some(ErrorKind::Transient),
         sender: a.sender.as_deref(),
+        error: Some(&why),
     };
     let outbox = config.map(|c| c.outbox_dir.as_path());
     match keep(&unsent, outbox, default_dead_letter().as_deref()) {

@@ -371,6 +371,8 @@ fn sendmail_without_a_relay_queues_and_a_flush_delivers_once_configured() {
     assert!(run.saved_path().starts_with(sb.outbox()), "{run:#?}");
     let q = listed(&sb, false);
     assert_eq!(q.len(), 1);
+    let why = q[0]["last_error"].as_str().unwrap();
+    assert!(why.contains("no relay is configured"), "{why}");
     let id = q[0]["id"].as_str().unwrap();
     // sendmail's names for the queue: -bp and mailq list it.
     let bp = sb.envoi(&["sendmail", "-bp"], None);
