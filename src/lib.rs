@@ -97,6 +97,7 @@ pub mod envelope;
 pub mod error;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+pub mod outbox;
 mod quote;
 pub mod relay;
 mod scan;

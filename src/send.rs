@@ -2,7 +2,7 @@
 //! session, and stop at the first failure that would fail every later draft the same way.
 //! Drafts that were not accepted are only reported: what to do with them is the caller's choice.
 
-use crate::compose::Composer;
+use crate::compose::{Composed, Composer};
 use crate::error::ComposeError;
 use crate::relay::{Delivery, ErrorKind, Relay, RelayError};
 
@@ -90,8 +90,18 @@ impl<'a, R: Relay + ?Sized> Batch<'a, R> {
             Ok(c) => c,
             Err(e) => return DraftOutcome::NotComposed(e),
         };
+        DraftOutcome::Composed {
+            message_id: composed.message_id().to_owned(),
+            submissions: self.submit(&composed),
+        }
+    }
+
+    /// Submits each submission of a message the caller composed (and so can still keep what
+    /// was not accepted): one outcome per submission, in order; all not tried once the batch
+    /// has stopped.
+    pub fn submit(&mut self, composed: &Composed) -> Vec<SubmissionOutcome> {
         let mut message = Vec::new();
-        let submissions = composed
+        composed
             .iter()
             .map(|sub| {
                 if self.stopped {
@@ -107,11 +117,7 @@ impl<'a, R: Relay + ?Sized> Batch<'a, R> {
                     }
                 }
             })
-            .collect();
-        DraftOutcome::Composed {
-            message_id: composed.message_id().to_owned(),
-            submissions,
-        }
+            .collect()
     }
 }
 

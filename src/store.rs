@@ -114,6 +114,14 @@ impl MessageDir {
             .map(drop)
     }
 
+    /// Writes one file `name` whole (temporary name, fsync, rename, fsync of the directory),
+    /// replacing a file of that name: for a small companion file such as the outbox's state.
+    pub fn store_file(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, WriteError> {
+        self.write_file(name, bytes, Durability::File)?;
+        rustix::fs::fsync(&self.dir).map_err(|e| self.error(&self.path, e.into()))?;
+        Ok(self.path.join(name))
+    }
+
     /// Makes everything written so far durable: one `syncfs` of the directory's file system.
     pub fn sync(&self) -> Result<(), WriteError> {
         rustix::fs::syncfs(&self.dir).map_err(|e| self.error(&self.path, e.into()))

@@ -51,6 +51,28 @@ pub(super) struct RawCompose {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOutbox {
     pub(super) dir: Option<PathBuf>,
+    pub(super) lifetime: Option<String>,
+}
+
+/// A span of time as `lifetime` takes it: a number and a unit (`5d`, `12h`, `30m`, `90s`).
+pub(super) fn parse_lifetime(src: &Source, text: &str) -> Result<Duration, ConfigError> {
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let secs = match unit.trim() {
+        "d" => 86400,
+        "h" => 3600,
+        "m" => 60,
+        "s" => 1,
+        _ => 0,
+    };
+    match n.parse::<u64>() {
+        Ok(n) if secs > 0 && n > 0 => Ok(Duration::from_secs(n.saturating_mul(secs))),
+        _ => Err(src.error(
+            "outbox",
+            Some("lifetime"),
+            format!("`{text}` is not a lifetime: write a number and a unit, e.g. \"5d\", \"12h\", \"30m\""),
+        )),
+    }
 }
 
 /// One file's text, kept so that errors found after parsing can still name a line.

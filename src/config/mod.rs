@@ -181,6 +181,8 @@ pub struct Config {
     pub compose: ComposeConfig,
     /// Where messages wait when the relay is unavailable.
     pub outbox_dir: PathBuf,
+    /// How long a message may wait in the outbox before it is given up.
+    pub outbox_lifetime: Duration,
 }
 
 // ---- the files as written ----
@@ -297,6 +299,7 @@ impl Config {
             accounts: BTreeMap::new(),
             compose: ComposeConfig::default(),
             outbox_dir: default_outbox_dir(),
+            outbox_lifetime: crate::outbox::DEFAULT_LIFETIME,
         };
         for (origin, path, text) in [
             (Origin::Admin, admin, admin_text),
@@ -348,12 +351,20 @@ impl Config {
         if let Some(c) = &raw.compose {
             merge_compose(src, &mut self.compose, c)?;
         }
-        if let Some(o) = &raw.outbox
-            && let Some(d) = &o.dir
-        {
-            self.outbox_dir = src.path_value(d);
+        if let Some(o) = &raw.outbox {
+            if let Some(d) = &o.dir {
+                self.outbox_dir = src.path_value(d);
+            }
+            if let Some(l) = &o.lifetime {
+                self.outbox_lifetime = parse_lifetime(src, l)?;
+            }
         }
         Ok(())
+    }
+
+    /// The outbox these settings describe (`[outbox] dir` and `lifetime`).
+    pub fn outbox(&self) -> crate::outbox::Outbox {
+        crate::outbox::Outbox::new(&self.outbox_dir).with_lifetime(self.outbox_lifetime)
     }
 
     /// The relay to use: `[accounts.NAME]` for `--account NAME`, else `[relay]`.

@@ -54,6 +54,10 @@ impl Config {
             "dir = {}\n",
             quote(&self.outbox_dir.display().to_string())
         ));
+        out.push_str(&format!(
+            "lifetime = \"{}s\"\n",
+            self.outbox_lifetime.as_secs()
+        ));
         out
     }
 }

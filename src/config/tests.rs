@@ -187,6 +187,18 @@ fn relative_paths_follow_the_file() {
         }
     );
     assert_eq!(c.outbox_dir, PathBuf::from("/var/q"));
+    assert_eq!(c.outbox_lifetime, crate::outbox::DEFAULT_LIFETIME);
+}
+
+#[test]
+fn outbox_lifetime_takes_a_unit_and_a_bad_one_names_its_line() {
+    let c = load(None, Some("[outbox]\nlifetime = \"12h\"\n")).unwrap();
+    assert_eq!(c.outbox_lifetime, Duration::from_secs(12 * 3600));
+    assert_eq!(c.outbox().dir(), c.outbox_dir);
+    let e = load(None, Some("# x\n[outbox]\n\nlifetime = \"5 weeks\"\n")).unwrap_err();
+    assert_eq!(e.line, Some(4));
+    assert_eq!(e.key.as_deref(), Some("outbox.lifetime"));
+    assert!(e.message.contains("5d"), "{e}");
 }
 
 #[test]

@@ -21,6 +21,9 @@ pub struct Unsent<'a> {
     /// The envelope sender as the caller gave it, for the mbox record when there is no
     /// envelope.
     pub sender: Option<&'a str>,
+    /// Why it was not accepted: kept with the message (its last error in the outbox, the
+    /// reason in `failed/`).
+    pub error: Option<&'a str>,
 }
 
 /// Where a message was kept.
@@ -93,7 +96,7 @@ pub fn default_dead_letter() -> Option<PathBuf> {
 /// use envoi::sendmail::{Kept, Unsent, keep};
 /// # let tmp = tempfile::tempdir()?;
 /// let outbox = tmp.path().join("outbox");
-/// let unsent = Unsent { input: b"To: root\n\nbody\n", prepared: None, temporary: false, sender: None };
+/// let unsent = Unsent { input: b"To: root\n\nbody\n", prepared: None, temporary: false, sender: None, error: None };
 /// let kept = keep(&unsent, Some(&outbox), None)?;
 /// assert!(matches!(kept, Kept::Failed(_)) && kept.path().starts_with(outbox.join("failed")));
 /// assert_eq!(std::fs::read(kept.path())?, b"To: root\n\nbody\n");
@@ -128,15 +131,36 @@ pub fn keep(
 }
 
 fn to_outbox(unsent: &Unsent<'_>, outbox: &Path) -> Result<Kept, WriteError> {
-    // UUID v7: unique across processes and machines, and sorts by time.
-    let name = uuid::Uuid::now_v7().simple().to_string();
+    use crate::outbox::{Outbox, OutboxError, State, unix_time};
     match unsent.prepared {
-        Some(p) if unsent.temporary => MessageDir::open(outbox)?
-            .store(&name, &p.message, Some(&p.envelope))
-            .map(Kept::Queued),
-        _ => MessageDir::open(outbox.join("failed"))?
-            .store(&name, unsent.input, unsent.prepared.map(|p| &p.envelope))
-            .map(Kept::Failed),
+        Some(p) if unsent.temporary => {
+            match Outbox::new(outbox).enqueue(&p.message, &p.envelope, unsent.error) {
+                Ok(q) => Ok(Kept::Queued(q.path)),
+                Err(OutboxError::Write(e)) => Err(e),
+                Err(e) => Err(WriteError {
+                    path: outbox.to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                }),
+            }
+        }
+        _ => {
+            // UUID v7: unique across processes and machines, and sorts by time.
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            let mut dir = MessageDir::open(outbox.join("failed"))?;
+            // The reason beside it, as the outbox keeps it, for `envoi queue list --failed`.
+            if let Some(reason) = unsent.error {
+                let now = unix_time();
+                let state = State {
+                    queued_at: now,
+                    attempts: 1,
+                    next_attempt: now,
+                    last_error: Some(reason.to_owned()),
+                };
+                dir.store_file(&format!("{name}.state.json"), state.to_json().as_bytes())?;
+            }
+            dir.store(&name, unsent.input, unsent.prepared.map(|p| &p.envelope))
+                .map(Kept::Failed)
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod files;
 mod library;
 mod modes;
 mod oauth;
+mod outbox;
 mod postfix;
 mod sendmail;
 mod servers;

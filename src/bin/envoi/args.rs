@@ -61,6 +61,9 @@ pub enum Command {
     Edit(crate::edit::EditArgs),
     /// Print the effective configuration (admin file + user file), passwords masked
     Config,
+    /// The outbox: messages waiting for the relay (list, show, flush, remove, retry)
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Report every problem of each draft under the same options as compose: prints
     /// PATH:LINE: finding, exits 65 if any would make compose refuse the draft (warnings,
     /// marked `warning:`, do not)
@@ -69,6 +72,41 @@ pub enum Command {
         opts: ComposeArgs,
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// List the queued messages: id, age, sender, recipients, attempts, last error
+    List {
+        /// List the messages refused for good (OUTBOX/failed/) instead
+        #[arg(long)]
+        failed: bool,
+        /// One JSON object a line: id, queued_at, from, to, attempts, next_attempt, last_error
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a queued (or failed) message as it will be sent
+    Show {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Send the messages that are due over one connection; exit 0 when the queue is empty
+    /// afterwards, 75 when some still wait
+    Flush {
+        /// Send every queued message, ignoring the retry schedule
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete one message (queued or failed)
+    Remove {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Put a failed message back in the queue, due at once
+    Retry {
+        #[arg(value_name = "ID")]
+        id: String,
     },
 }
 

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result {
             dry_run,
             drafts,
         } => crate::send::run(&opts, account.as_deref(), dry_run, &drafts),
+        Command::Queue(q) => crate::queue::run(q),
         Command::Config => {
             let c = envoi::config::Config::load().map_err(Failure::config)?;
             std::io::stdout()

@@ -9,6 +9,7 @@ pub const USAGE: u8 = 64;
 pub const DATAERR: u8 = 65;
 pub const NOINPUT: u8 = 66;
 pub const IOERR: u8 = 74;
+pub const TEMPFAIL: u8 = 75;
 pub const CONFIG: u8 = 78;
 
 /// A message for stderr and the code to exit with.

@@ -9,6 +9,7 @@ mod draft;
 mod edit;
 mod exit;
 mod input;
+mod queue;
 mod send;
 mod sendmail;
 
@@ -30,6 +31,17 @@ fn main() -> ExitCode {
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
         .is_some_and(|n| n == "sendmail");
+    // Installed as `mailq`, it lists the outbox, as sendmail's and Postfix's mailq do.
+    if argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "mailq")
+    {
+        return finish(queue::run(args::QueueCommand::List {
+            failed: false,
+            json: false,
+        }));
+    }
     if as_sendmail {
         return finish(sendmail::run(&argv[1..]));
     }

@@ -2,12 +2,14 @@
 //! printing one line per accepted submission. A draft that was not accepted is left untouched.
 
 use crate::args::ComposeArgs;
-use crate::exit::{Failure, Result};
+use crate::exit::{Failure, IOERR, Result, TEMPFAIL};
 use crate::input::Source;
-use envoi::Composer;
 use envoi::config::Config;
+use envoi::outbox::{Outbox, OutboxError, Queued};
+use envoi::relay::{ErrorKind, RelayError};
 use envoi::relay::{Relay, join_addrs};
-use envoi::send::{Batch, DraftOutcome, SubmissionOutcome};
+use envoi::send::{Batch, SubmissionOutcome};
+use envoi::{Composed, Composer};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -17,88 +19,212 @@ const PROGRESS_FROM: usize = 10;
 pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[PathBuf]) -> Result {
     let config = Config::load().map_err(Failure::config)?;
     let relay_config = match config.relay_for(account) {
-        Ok(r) => Some(r),
-        // A dry run shows what would be sent even before a relay is configured.
-        Err(_) if dry_run && account.is_none() => None,
+        Ok(r) => Ok(r),
+        // A dry run shows what would be sent even before a relay is configured; a real send
+        // queues the messages for the day one is.
+        Err(e) if account.is_none() => Err(e),
         Err(e) => return Err(Failure::config(e)),
     };
     let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
-    match relay_config.filter(|_| !dry_run) {
-        Some(r) => send(&composer, &mut *r.open(), &sources),
-        None => show(&composer, &sources),
+    let outbox = config.outbox();
+    match relay_config {
+        _ if dry_run => show(&composer, &sources),
+        Ok(r) => send(&composer, Some(&mut *r.open()), &outbox, &sources),
+        Err(e) => {
+            let how = e.to_string();
+            send(&composer, None, &outbox, &sources).map_err(|f| no_relay(f, &how))
+        }
+    }
+}
+
+/// Adds how to configure a relay to the report of messages queued for want of one.
+fn no_relay(f: Failure, how: &str) -> Failure {
+    if f.code == TEMPFAIL {
+        Failure::new(f.code, format!("{}; {how}", f.message))
+    } else {
+        f
     }
 }
 
 /// Sends the drafts by the library's batch policy, printing a line per accepted submission and
-/// one per failure; after a failure that stops the batch, lists the drafts not tried.
-fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Result {
+/// one per failure. A submission that failed for a temporary reason, or was not tried after
+/// such a failure (or for want of a relay), is queued in the outbox; one refused for good is
+/// kept in its `failed/`. The draft files are never modified.
+fn send(
+    composer: &Composer,
+    relay: Option<&mut dyn Relay>,
+    outbox: &Outbox,
+    sources: &[Source],
+) -> Result {
     let bar = (sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
         .then(|| progress_bar(sources.len()));
     let mut out = Output::new(bar.as_ref());
-    let mut batch = Batch::new(composer, relay);
-    let mut first: Option<u8> = None;
-    let mut not_sent: Vec<String> = Vec::new();
+    let mut st = State::default();
     let mut buf = Vec::new();
+    let mut relay = relay;
     for s in sources {
-        if batch.is_stopped() {
-            not_sent.push(s.display());
-            continue;
-        }
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let outcome = match s.read_into(&mut buf) {
-            Ok(n) => batch.send(&buf[..n]),
+        let composed = match s.read_into(&mut buf) {
+            Ok(n) => composer
+                .compose(&buf[..n])
+                .map_err(|e| Failure::compose(&s.display(), e)),
+            Err(f) => Err(f),
+        };
+        let composed = match composed {
+            Ok(c) => c,
             Err(f) => {
                 out.say(f.message);
-                first.get_or_insert(f.code);
+                st.first.get_or_insert(f.code);
                 continue;
             }
         };
-        let (id, submissions) = match outcome {
-            DraftOutcome::Composed {
-                message_id,
-                submissions,
-            } => (message_id, submissions),
-            DraftOutcome::NotComposed(e) => {
-                let f = Failure::compose(&s.display(), e);
-                out.say(f.message);
-                first.get_or_insert(f.code);
-                continue;
+        let outcomes = match relay.as_deref_mut() {
+            Some(r) if st.stopped_by.is_none() => {
+                let mut batch = Batch::new(composer, r);
+                batch.submit(&composed)
             }
-            DraftOutcome::NotTried => {
-                not_sent.push(s.display());
-                continue;
-            }
+            _ => composed
+                .iter()
+                .map(|_| SubmissionOutcome::NotTried)
+                .collect(),
         };
-        for sub in submissions {
-            match sub {
+        st.draft(&mut out, outbox, &s.display(), &composed, outcomes)?;
+    }
+    if let Some(r) = relay {
+        r.close();
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if !st.not_sent.is_empty() {
+        out.say(format!(
+            "not tried after that failure ({} draft{}, left untouched): {}",
+            st.not_sent.len(),
+            if st.not_sent.len() == 1 { "" } else { "s" },
+            st.not_sent.join(", ")
+        ));
+    }
+    out.flush()?;
+    if st.queued > 0 {
+        let note = format!(
+            "{} message{} queued in {}; `envoi queue flush` sends {}",
+            st.queued,
+            if st.queued == 1 { "" } else { "s" },
+            outbox.dir().display(),
+            if st.queued == 1 { "it" } else { "them" },
+        );
+        if st.first.is_none() || st.first == Some(TEMPFAIL) {
+            return Err(Failure::new(TEMPFAIL, note));
+        }
+        out.say(note);
+    }
+    st.first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+}
+
+/// What a send has done so far.
+#[derive(Default)]
+struct State {
+    /// The first failure's exit code (74 wins: a message not kept).
+    first: Option<u8>,
+    /// The failure that stopped the batch: later submissions are queued (a temporary one) or
+    /// left in their drafts.
+    stopped_by: Option<RelayError>,
+    /// Drafts left untouched and not queued.
+    not_sent: Vec<String>,
+    queued: usize,
+}
+
+impl State {
+    /// Reports (and keeps) each submission of one composed draft.
+    fn draft(
+        &mut self,
+        out: &mut Output,
+        outbox: &Outbox,
+        name: &str,
+        composed: &Composed,
+        outcomes: Vec<SubmissionOutcome>,
+    ) -> Result {
+        let id = composed.message_id();
+        let mut message = Vec::new();
+        let mut untouched = false;
+        for (sub, outcome) in composed.iter().zip(outcomes) {
+            message.clear();
+            sub.push_to(&mut message);
+            let env = sub.envelope();
+            let rcpts = join_addrs(&env.to);
+            match outcome {
                 SubmissionOutcome::Accepted(d) => {
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
                 }
                 SubmissionOutcome::Failed(e) => {
-                    out.say(format!("{}: {id} not sent: {e}", s.display()));
-                    first.get_or_insert(e.exit_code());
+                    let kept = match e.kind() {
+                        ErrorKind::Transient => {
+                            Some(outbox.enqueue(&message, env, Some(e.message())))
+                        }
+                        ErrorKind::Permanent => {
+                            Some(outbox.enqueue_failed(&message, env, &format!("refused: {e}")))
+                        }
+                        _ => None,
+                    };
+                    self.report(out, name, id, &rcpts, &e.to_string(), kept, e.exit_code());
+                    if e.kind() != ErrorKind::Permanent || e.is_session_over() {
+                        self.stopped_by = Some(e);
+                    }
                 }
-                SubmissionOutcome::NotTried => {}
+                SubmissionOutcome::NotTried => match &self.stopped_by {
+                    Some(e) if e.kind() != ErrorKind::Transient => untouched = true,
+                    stopped => {
+                        let last = stopped.as_ref().map(|e| e.message().to_owned());
+                        let kept = Some(outbox.enqueue(&message, env, last.as_deref()));
+                        let why = last.as_deref().unwrap_or("no relay is configured");
+                        self.report(out, name, id, &rcpts, why, kept, TEMPFAIL);
+                    }
+                },
+            }
+        }
+        if untouched {
+            self.not_sent.push(name.to_owned());
+        }
+        Ok(())
+    }
+
+    /// One failed submission: what happened, and where it is kept.
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &mut self,
+        out: &mut Output,
+        name: &str,
+        id: &str,
+        rcpts: &str,
+        why: &str,
+        kept: Option<std::result::Result<Queued, OutboxError>>,
+        code: u8,
+    ) {
+        let head = format!("{name}: {id} to {rcpts} not sent: {why}");
+        match kept {
+            None => {
+                out.say(head);
+                self.first.get_or_insert(code);
+            }
+            Some(Ok(q)) => {
+                let how = if code == TEMPFAIL { "queued" } else { "kept" };
+                out.say(format!("{head}; {how} in {}", q.path.display()));
+                if code == TEMPFAIL {
+                    self.queued += 1;
+                }
+                self.first.get_or_insert(code);
+            }
+            Some(Err(e)) => {
+                out.say(format!(
+                    "{head}; and it could NOT be queued ({e}): the draft file is unchanged, send it again"
+                ));
+                self.first = Some(IOERR);
             }
         }
     }
-    relay.close();
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    if !not_sent.is_empty() {
-        out.say(format!(
-            "not tried after that failure ({} draft{}, left untouched): {}",
-            not_sent.len(),
-            if not_sent.len() == 1 { "" } else { "s" },
-            not_sent.join(", ")
-        ));
-    }
-    out.flush()?;
-    first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
 }
 
 /// `--dry-run`: what would be sent, one line per submission; nothing is sent.

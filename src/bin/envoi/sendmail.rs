@@ -2,11 +2,11 @@
 //! mailx, mutt and git send-email expect. Reads one message on stdin; exits with sysexits codes;
 //! a message that was not accepted is kept (outbox, or `dead.letter`), never dropped.
 
-use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result};
+use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result, TEMPFAIL};
 use envoi::config::Config;
 use envoi::relay::ErrorKind;
 use envoi::sendmail::{
-    Frontend, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
+    Frontend, Kept, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
 };
 use std::ffi::OsString;
 use std::io::Read;
@@ -23,6 +23,7 @@ missing) and submits it through the configured relay.
   -f ADDR    envelope sender (also -r); a From for a message without one
   -F NAME    full name for a From field the message lacks
   -B, -o..., -N, -R, -V, -v  accepted and ignored
+  -q         flush the outbox (envoi queue flush); -bp lists it (envoi queue list)
 
 Bare names (root) are qualified with [compose] domain (default: the host name) or mapped
 through [compose] aliases. A message that is not accepted is never dropped: on a temporary
@@ -111,6 +112,22 @@ pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> 
     Ok(a)
 }
 
+/// `-q` (any interval, `-q30m`: a cron line runs it) is a flush, `-bp` a listing.
+fn queue_command(args: &[String]) -> Option<crate::args::QueueCommand> {
+    use crate::args::QueueCommand;
+    let mut options = args.iter().take_while(|a| *a != "--");
+    if options.clone().any(|a| a.starts_with("-q")) {
+        Some(QueueCommand::Flush { all: false })
+    } else if options.any(|a| a == "-bp") {
+        Some(QueueCommand::List {
+            failed: false,
+            json: false,
+        })
+    } else {
+        None
+    }
+}
+
 /// Traditional input ends at a line holding a lone dot, unless -i.
 fn cut_at_dot(input: &mut Vec<u8>) {
     let mut start = 0;
@@ -137,6 +154,10 @@ pub fn run(args: &[OsString]) -> Result {
     if args.first().is_some_and(|a| a == "--help") {
         print!("{USAGE}");
         return Ok(());
+    }
+    // sendmail's queue commands, as an administrator's scripts use them: -q flushes, -bp lists.
+    if let Some(cmd) = queue_command(&args) {
+        return crate::queue::run(cmd);
     }
     // Mistakes in the command line itself are reported before the message is read.
     let a = parse_args(&args).map_err(Failure::usage)?;
@@ -190,7 +211,11 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
             s.target, s.recipient
         );
     }
-    let relay_config = config.relay_for(None).map_err(Failure::config)?;
+    // No relay yet (a new machine's cron): queued, to be sent once one is configured.
+    let relay_config = config.relay_for(None).map_err(|e| {
+        attempt.kind = Some(ErrorKind::Transient);
+        Failure::new(TEMPFAIL, e.to_string())
+    })?;
     attempt.relay = Some(relay_config.describe());
     let mut relay = relay_config.open();
     let result = relay.submit(&prepared.envelope, &prepared.message);
@@ -250,13 +275,26 @@ fn keep_message(
         prepared: attempt.prepared.as_ref(),
         temporary: attempt.kind == Some(ErrorKind::Transient),
         sender: a.sender.as_deref(),
+        error: Some(&why),
     };
     let outbox = config.map(|c| c.outbox_dir.as_path());
-    let message = match keep(&unsent, outbox, default_dead_letter().as_deref()) {
-        Ok(kept) => format!("{why}; the message was saved in {}", kept.path().display()),
-        Err(e) => format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
-    };
-    Failure::new(failure.code, message)
+    match keep(&unsent, outbox, default_dead_letter().as_deref()) {
+        Ok(kept @ Kept::Queued(_)) => Failure::new(
+            failure.code,
+            format!(
+                "{why}; the message was saved in {} (queued: `envoi queue flush` sends it)",
+                kept.path().display()
+            ),
+        ),
+        Ok(kept) => Failure::new(
+            failure.code,
+            format!("{why}; the message was saved in {}", kept.path().display()),
+        ),
+        Err(e) => Failure::new(
+            IOERR,
+            format!("{why}; and the message could NOT be saved ({e}): keep it and try again"),
+        ),
+    }
 }
 
 #[cfg(test)]

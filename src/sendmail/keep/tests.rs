@@ -21,6 +21,7 @@ fn unsent(prepared: Option<&Prepared>, temporary: bool) -> Unsent<'_> {
         prepared,
         temporary,
         sender: Some("s@x.example"),
+        error: Some("421 busy"),
     }
 }
 
@@ -37,6 +38,8 @@ fn a_temporary_failure_queues_the_composed_message() {
     assert_eq!(std::fs::read(eml).unwrap(), p.message);
     let json = std::fs::read_to_string(eml.with_extension("envelope.json")).unwrap();
     assert_eq!(json, format!("{}\n", p.envelope.to_json()));
+    let listed = crate::outbox::Outbox::new(&outbox).list().unwrap();
+    assert_eq!(listed[0].state.last_error.as_deref(), Some("421 busy"));
 }
 
 #[test]
@@ -54,6 +57,13 @@ fn any_other_failure_keeps_the_bytes_as_read_in_failed() {
         let json = eml.with_extension("envelope.json");
         assert_eq!(json.exists(), prepared.is_some(), "{json:?}");
     }
+    let failed = crate::outbox::Outbox::new(&outbox).list_failed().unwrap();
+    assert_eq!(failed.len(), 3);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.state.last_error.as_deref() == Some("421 busy"))
+    );
 }
 
 #[test]
