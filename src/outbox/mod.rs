@@ -5,7 +5,7 @@
 //! # Layout
 //!
 //! Each message is `ID.eml` (the exact composed bytes) beside `ID.envelope.json` (its envelope),
-//! both written by [`MessageDir`](crate::store::MessageDir), plus the outbox's own state in
+//! both written by [`MessageDir`], plus the outbox's own state in
 //! `ID.state.json` (`queued_at`, `attempts`, `next_attempt`, `last_error`). A message is in the
 //! queue while its `ID.envelope.json` is: that file is written last and removed first. Messages
 //! refused for good live in `failed/` in the same form, with the reason as `last_error`.
