@@ -123,6 +123,26 @@ pub struct FlushReport {
     pub remaining: usize,
 }
 
+/// Why a submission was not accepted, as [`Outbox::keep_unsent`] needs to know it.
+#[derive(Debug, Clone, Copy)]
+pub enum NotAccepted<'a> {
+    /// The relay tried it and failed with this error.
+    Failed(&'a RelayError),
+    /// It was not tried: this earlier failure stopped the batch, or (`None`) there is no relay.
+    NotTried(Option<&'a RelayError>),
+}
+
+/// Where [`Outbox::keep_unsent`] put a submission.
+#[derive(Debug)]
+pub enum Disposition {
+    /// In the queue, to be sent again by a flush.
+    Queued(Queued),
+    /// In `failed/`, refused for good.
+    Failed(Queued),
+    /// Nowhere: the draft it came from is the copy to fix and send again.
+    Left,
+}
+
 /// The outbox directory.
 ///
 /// ```
@@ -219,6 +239,36 @@ impl Outbox {
         dir.store_file(&state_name(&id), state.to_json().as_bytes())?;
         let path = dir.store(&id, message, Some(envelope))?;
         Ok(Queued { id, path })
+    }
+
+    /// Keeps a submission the relay did not take, by the rule a flush follows too: a temporary
+    /// failure waits in the queue, and so does a submission that was never tried because no
+    /// relay is configured or a temporary failure stopped the batch; a refusal for good goes
+    /// to `failed/` with its reason; after any other failure (authentication, configuration,
+    /// or a refusal that ended the session) nothing is kept, because the same message would
+    /// fail the same way: the draft stays as it is, to be fixed and sent again.
+    pub fn keep_unsent(
+        &self,
+        message: &[u8],
+        envelope: &Envelope,
+        why: NotAccepted<'_>,
+    ) -> Result<Disposition, OutboxError> {
+        let transient = |e: &RelayError| e.kind() == ErrorKind::Transient;
+        match why {
+            NotAccepted::Failed(e) if transient(e) => self
+                .enqueue(message, envelope, Some(e.message()))
+                .map(Disposition::Queued),
+            NotAccepted::Failed(e) if e.kind() == ErrorKind::Permanent => self
+                .enqueue_failed(message, envelope, &format!("refused: {e}"))
+                .map(Disposition::Failed),
+            NotAccepted::NotTried(None) => self
+                .enqueue(message, envelope, None)
+                .map(Disposition::Queued),
+            NotAccepted::NotTried(Some(e)) if transient(e) => self
+                .enqueue(message, envelope, Some(e.message()))
+                .map(Disposition::Queued),
+            NotAccepted::Failed(_) | NotAccepted::NotTried(Some(_)) => Ok(Disposition::Left),
+        }
     }
 
     /// The queued messages, oldest first.

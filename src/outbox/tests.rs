@@ -252,3 +252,37 @@ fn a_move_killed_half_way_leaves_the_message_queued() {
         b"one\r\n"
     );
 }
+
+/// Where a submission the relay did not take ends up, for each kind of failure: the rule that
+/// `envoi send` follows, in one place.
+#[test]
+fn keep_unsent_queues_temporary_failures_fails_refusals_and_leaves_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ob = Outbox::new(tmp.path().join("q"));
+    let e = |k| RelayError::new(k, "why");
+    let keep = |why| ob.keep_unsent(b"m\r\n", &env("b@y.example"), why).unwrap();
+    let queued = |d: &Disposition| matches!(d, Disposition::Queued(_));
+    let failed = |d: &Disposition| matches!(d, Disposition::Failed(_));
+    let left = |d: &Disposition| matches!(d, Disposition::Left);
+
+    let transient = e(ErrorKind::Transient);
+    let permanent = e(ErrorKind::Permanent);
+    assert!(queued(&keep(NotAccepted::Failed(&transient))));
+    assert!(failed(&keep(NotAccepted::Failed(&permanent))));
+    assert!(queued(&keep(NotAccepted::NotTried(None))));
+    assert!(queued(&keep(NotAccepted::NotTried(Some(&transient)))));
+    // A refusal that ended the session refused only its own message: the others stay drafts.
+    assert!(left(&keep(NotAccepted::NotTried(Some(&permanent)))));
+    let others = [ErrorKind::Auth, ErrorKind::Config, ErrorKind::Io].map(e);
+    for err in &others {
+        assert!(left(&keep(NotAccepted::Failed(err))), "{err:?}");
+        assert!(left(&keep(NotAccepted::NotTried(Some(err)))), "{err:?}");
+    }
+    assert_eq!(ob.list().unwrap().len(), 3);
+    assert_eq!(ob.list_failed().unwrap().len(), 1);
+    let failed_entry = &ob.list_failed().unwrap()[0];
+    assert_eq!(
+        failed_entry.state.last_error.as_deref(),
+        Some("refused: why")
+    );
+}

@@ -5,7 +5,7 @@ use crate::args::ComposeArgs;
 use crate::exit::{Failure, IOERR, Result, TEMPFAIL};
 use crate::input::Source;
 use envoi::config::Config;
-use envoi::outbox::{Outbox, OutboxError, Queued};
+use envoi::outbox::{Disposition, NotAccepted, Outbox, OutboxError};
 use envoi::relay::{ErrorKind, RelayError};
 use envoi::relay::{Relay, join_addrs};
 use envoi::send::{Batch, SubmissionOutcome};
@@ -160,29 +160,23 @@ impl State {
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
                 }
                 SubmissionOutcome::Failed(e) => {
-                    let kept = match e.kind() {
-                        ErrorKind::Transient => {
-                            Some(outbox.enqueue(&message, env, Some(e.message())))
-                        }
-                        ErrorKind::Permanent => {
-                            Some(outbox.enqueue_failed(&message, env, &format!("refused: {e}")))
-                        }
-                        _ => None,
-                    };
+                    let kept = outbox.keep_unsent(&message, env, NotAccepted::Failed(&e));
                     self.report(out, name, id, &rcpts, &e.to_string(), kept, e.exit_code());
                     if e.kind() != ErrorKind::Permanent || e.is_session_over() {
                         self.stopped_by = Some(e);
                     }
                 }
-                SubmissionOutcome::NotTried => match &self.stopped_by {
-                    Some(e) if e.kind() != ErrorKind::Transient => untouched = true,
-                    stopped => {
-                        let last = stopped.as_ref().map(|e| e.message().to_owned());
-                        let kept = Some(outbox.enqueue(&message, env, last.as_deref()));
-                        let why = last.as_deref().unwrap_or("no relay is configured");
-                        self.report(out, name, id, &rcpts, why, kept, TEMPFAIL);
+                SubmissionOutcome::NotTried => {
+                    let stopped_by = self.stopped_by.as_ref();
+                    let kept = outbox.keep_unsent(&message, env, NotAccepted::NotTried(stopped_by));
+                    if let Ok(Disposition::Left) = kept {
+                        untouched = true;
+                        continue;
                     }
-                },
+                    let why = stopped_by.map_or("no relay is configured", |e| e.message());
+                    let why = why.to_owned();
+                    self.report(out, name, id, &rcpts, &why, kept, TEMPFAIL);
+                }
             }
         }
         if untouched {
@@ -200,24 +194,25 @@ impl State {
         id: &str,
         rcpts: &str,
         why: &str,
-        kept: Option<std::result::Result<Queued, OutboxError>>,
+        kept: std::result::Result<Disposition, OutboxError>,
         code: u8,
     ) {
         let head = format!("{name}: {id} to {rcpts} not sent: {why}");
         match kept {
-            None => {
+            Ok(Disposition::Left) => {
                 out.say(head);
                 self.first.get_or_insert(code);
             }
-            Some(Ok(q)) => {
-                let how = if code == TEMPFAIL { "queued" } else { "kept" };
-                out.say(format!("{head}; {how} in {}", q.path.display()));
-                if code == TEMPFAIL {
-                    self.queued += 1;
-                }
+            Ok(Disposition::Queued(q)) => {
+                out.say(format!("{head}; queued in {}", q.path.display()));
+                self.queued += 1;
                 self.first.get_or_insert(code);
             }
-            Some(Err(e)) => {
+            Ok(Disposition::Failed(q)) => {
+                out.say(format!("{head}; kept in {}", q.path.display()));
+                self.first.get_or_insert(code);
+            }
+            Err(e) => {
                 out.say(format!(
                     "{head}; and it could NOT be queued ({e}): the draft file is unchanged, send it again"
                 ));
