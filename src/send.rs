@@ -90,16 +90,13 @@ impl<'a, R: Relay + ?Sized> Batch<'a, R> {
             Ok(c) => c,
             Err(e) => return DraftOutcome::NotComposed(e),
         };
-        let mut message = Vec::new();
         let submissions = composed
             .iter()
             .map(|sub| {
                 if self.stopped {
                     return SubmissionOutcome::NotTried;
                 }
-                message.clear();
-                sub.push_to(&mut message);
-                match self.relay.submit(sub.envelope(), &message) {
+                match self.relay.submit_message(sub.envelope(), sub.message()) {
                     Ok(d) => SubmissionOutcome::Accepted(d),
                     Err(e) => {
                         self.stopped = e.kind() != ErrorKind::Permanent || e.is_session_over();

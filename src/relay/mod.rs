@@ -3,6 +3,7 @@
 //! so the caller can choose an exit code and never lose a message silently.
 
 pub mod file;
+mod message;
 pub mod sendmail;
 pub mod smtp;
 
@@ -11,6 +12,7 @@ use crate::envelope::Envelope;
 use std::fmt;
 
 pub use file::FileRelay;
+pub use message::Message;
 pub use sendmail::{SendmailRelay, SendmailSettings};
 #[cfg(feature = "tokio")]
 pub use smtp::AsyncSmtpRelay;
@@ -119,6 +121,17 @@ impl Delivery {
 pub trait Relay: Send {
     /// Submits `message` (CRLF line endings, as composed) to the envelope's recipients.
     fn submit(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, RelayError>;
+
+    /// Submits a message held in pieces ([`Submission::message`](crate::Submission::message)):
+    /// the SMTP relay converts and dot-stuffs it as it writes, so a large message is never
+    /// copied whole. The default joins the pieces and calls [`submit`](Relay::submit).
+    fn submit_message(
+        &mut self,
+        envelope: &Envelope,
+        message: Message<'_>,
+    ) -> Result<Delivery, RelayError> {
+        self.submit(envelope, &message.to_bytes())
+    }
 
     /// Submits several messages, returning one result per message, in order. A failed message
     /// does not stop the others (after a broken connection the next one starts a new one). The

@@ -7,6 +7,7 @@ use super::core::{Cause, Handshake, Machine, Reply, ReplyBuffer, Session, Stage,
 use super::settings::{SmtpSettings, TlsMode};
 use super::tls;
 use crate::envelope::Envelope;
+use crate::relay::Message;
 use crate::relay::{Delivery, RelayError};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
@@ -243,13 +244,16 @@ impl Driver {
         &mut self,
         batch: &[(&Envelope, &[u8])],
     ) -> Vec<Result<Delivery, RelayError>> {
-        batch.iter().map(|(e, m)| self.submit(e, m)).collect()
+        batch
+            .iter()
+            .map(|(e, m)| self.submit(e, Message::new(m)))
+            .collect()
     }
 
     pub(crate) fn submit(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
         let reused = self.open.is_some();
         let mut open = match self.open.take() {
@@ -274,7 +278,7 @@ impl Driver {
         &self,
         open: &mut Open,
         envelope: &Envelope,
-        message: &[u8],
+        message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
         let cfg = &self.settings;
         let mut tx = Transaction::new(cfg, &open.session, envelope, message);

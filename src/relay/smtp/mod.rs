@@ -24,7 +24,7 @@ pub use settings::{
     SmtpSettingsBuilder, TlsMode,
 };
 
-use super::{Delivery, Relay, RelayError};
+use super::{Delivery, Message, Relay, RelayError};
 use crate::envelope::Envelope;
 
 /// Submits over SMTP, blocking the calling thread; connects on the first submission and keeps
@@ -68,6 +68,14 @@ impl SmtpRelay {
 
 impl Relay for SmtpRelay {
     fn submit(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, RelayError> {
+        self.driver.submit(envelope, Message::new(message))
+    }
+
+    fn submit_message(
+        &mut self,
+        envelope: &Envelope,
+        message: Message<'_>,
+    ) -> Result<Delivery, RelayError> {
         self.driver.submit(envelope, message)
     }
 

@@ -8,6 +8,7 @@ use super::core::{Transaction, after, classify_cause, worth_retry};
 use super::settings::{self, Password, PasswordSource, SmtpSettings, TlsMode};
 use super::tls;
 use crate::envelope::Envelope;
+use crate::relay::Message;
 use crate::relay::{Delivery, ErrorKind, RelayError};
 use rustls::ClientConfig;
 use std::future::Future;
@@ -308,7 +309,7 @@ impl AsyncSmtpRelay {
         &self,
         open: &mut Open,
         envelope: &Envelope,
-        message: &[u8],
+        message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
         let cfg = &self.settings;
         let mut tx = Transaction::new(cfg, &open.session, envelope, message);
@@ -321,6 +322,16 @@ impl AsyncSmtpRelay {
         &mut self,
         envelope: &Envelope,
         message: &[u8],
+    ) -> Result<Delivery, RelayError> {
+        self.submit_message(envelope, Message::new(message)).await
+    }
+
+    /// As [`submit`](AsyncSmtpRelay::submit), the message in borrowed pieces: converted and
+    /// dot-stuffed as it is written, never copied whole.
+    pub async fn submit_message(
+        &mut self,
+        envelope: &Envelope,
+        message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
         let reused = self.open.is_some();
         let mut open = match self.open.take() {

@@ -8,6 +8,7 @@
 //! at [`Step::Done`].
 
 mod classify;
+mod content;
 mod handshake;
 mod reply;
 mod sasl;
@@ -23,7 +24,7 @@ use crate::relay::{Delivery, RelayError};
 
 /// What the driver must do next.
 pub(crate) enum Step<T> {
-    /// Write these bytes, all in one write (one TCP segment where they fit: see `dot_stuff`).
+    /// Write these bytes, all in one write (one TCP segment where they fit: see `content::Stuffer`).
     Write(Vec<u8>),
     /// Read one reply and pass it to [`Machine::reply`].
     Read,

@@ -1,7 +1,12 @@
 //! The machines driven by scripted replies: what they write, and what they make of each reply.
 
+use super::content;
 use super::reply::Caps;
-use super::transaction::dot_stuff;
+use crate::relay::Message;
+
+fn dot_stuff(m: &[u8]) -> Vec<u8> {
+    content::dot_stuff(Message::new(m))
+}
 use super::*;
 use crate::address::Addr;
 use crate::envelope::Envelope;
@@ -79,7 +84,7 @@ fn replies_are_cut_where_they_end() {
 fn pipelined_refusal_sends_no_data_and_resets() {
     let cfg = settings();
     let env = envelope(&["b@y.example", "c@y.example"]);
-    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, b"Hi\r\n");
+    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, Message::new(b"Hi\r\n"));
     let replies = [
         "250 ok\r\n",
         "250 ok\r\n",
@@ -114,7 +119,7 @@ fn one_write_per_command_without_pipelining_and_one_for_the_content() {
         &cfg,
         &session("8BITMIME"),
         &env,
-        ".hi\r\nh\u{e9}\r\n".as_bytes(),
+        Message::new(".hi\r\nh\u{e9}\r\n".as_bytes()),
     );
     let replies = ["250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n"];
     let (out, writes) = run(&mut tx, &replies);
@@ -135,12 +140,12 @@ fn a_kept_connection_that_died_is_stale_unless_it_timed_out() {
     let cfg = settings();
     let env = envelope(&["b@y.example"]);
     let s = session("PIPELINING");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let (out, _) = run(&mut tx, &[]);
     let e = out.unwrap_err();
     assert!(e.stale && e.is_session_over(), "{e:?}");
     assert!(worth_retry(true, &Err(e.clone())) && !worth_retry(false, &Err(e)));
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     assert!(matches!(tx.step(), Step::Write(_)));
     tx.failed(Cause::Timeout);
     let Step::Done(Err(e)) = tx.step() else {
@@ -155,7 +160,7 @@ fn data_refused_then_reset_and_421_ends_the_session() {
     let cfg = settings();
     let env = envelope(&["b@y.example"]);
     let s = session("PIPELINING");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let (out, writes) = run(
         &mut tx,
         &["250 ok\r\n", "250 ok\r\n", "451 later\r\n", "250 ok\r\n"],
@@ -164,7 +169,7 @@ fn data_refused_then_reset_and_421_ends_the_session() {
     assert_eq!(e.kind(), ErrorKind::Transient);
     assert!(e.message().starts_with("refused DATA:"), "{}", e.message());
     assert_eq!(writes.last().unwrap(), "RSET\r\n");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let replies = [
         "250 ok\r\n",
         "250 ok\r\n",
@@ -358,4 +363,50 @@ fn dot_stuffing() {
     assert_eq!(dot_stuff(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
     assert_eq!(dot_stuff(b"a\r\nb"), b"a\r\nb\r\n.\r\n");
     assert_eq!(dot_stuff(b"x\n.y\r\n"), b"x\n..y\r\n.\r\n");
+}
+
+#[test]
+fn content_streams_a_bare_lf_body_converted_and_stuffed() {
+    let stuffed = |h: &[u8], b: &[u8], lf| content::dot_stuff(Message::parts(h, b, lf));
+    // The body's bare LFs get their CR, a CRLF stays, dots are stuffed across the join.
+    assert_eq!(
+        stuffed(b"S: x\r\n\r\n", b".a\nb\r\n.\nc", true),
+        b"S: x\r\n\r\n..a\r\nb\r\n..\r\nc\r\n.\r\n"
+    );
+    assert_eq!(stuffed(b"", b"", false), b".\r\n");
+    // Against the whole-message reference, over many chunks: each line's first dot stuffed
+    // wherever the chunk boundaries fall.
+    let body: Vec<u8> = (0..40_000)
+        .flat_map(|i| format!(".{i} some text\n").into_bytes())
+        .collect();
+    let converted: Vec<u8> = body
+        .split_inclusive(|&b| b == b'\n')
+        .flat_map(|l| [b"..".as_slice(), &l[1..l.len() - 1], b"\r\n"].concat())
+        .collect();
+    let mut s = content::Stuffer::new(Message::parts(b"H: v\r\n\r\n", &body, true));
+    let chunks: Vec<Vec<u8>> = std::iter::from_fn(|| s.next_chunk()).collect();
+    assert!(chunks.len() > 1, "a large body goes in several writes");
+    assert!(
+        chunks[..chunks.len() - 1]
+            .iter()
+            .all(|c| !c.ends_with(b"\r\n.\r\n"))
+    );
+    let all = chunks.concat();
+    assert_eq!(
+        all,
+        [b"H: v\r\n\r\n".as_slice(), &converted, b".\r\n"].concat()
+    );
+}
+
+#[test]
+fn a_small_message_and_its_dot_go_in_one_write() {
+    let cfg = settings();
+    let env = envelope(&["b@y.example"]);
+    let mut tx = Transaction::new(&cfg, &session(""), &env, Message::new(b"Hi\r\n"));
+    let (r, writes) = run(
+        &mut tx,
+        &["250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n"],
+    );
+    r.unwrap();
+    assert_eq!(writes.last().unwrap(), "Hi\r\n.\r\n");
 }

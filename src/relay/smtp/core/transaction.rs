@@ -2,33 +2,14 @@
 //! nothing: a refused recipient stops the message before DATA.
 
 use super::classify::with_context;
+use super::content::Stuffer;
 use super::handshake::Session;
 use super::{Cause, Machine, Reply, Stage, Step, classify_cause};
 use crate::envelope::Envelope;
+use crate::relay::message::Message;
 use crate::relay::smtp::settings::SmtpSettings;
 use crate::relay::{Delivery, ErrorKind, RelayError};
 use lettre::transport::smtp::extension::Extension;
-
-/// RFC 5321 §4.5.2 transparency: a line that starts with `.` gets another; then the end of
-/// data. Lines start after LF, so a stray LF-only line is stuffed too. The result goes out in
-/// ONE write with the final dot: a separate small write of `.\r\n` would wait for the server's
-/// delayed ACK under Nagle's algorithm (about 40 ms per message on Linux).
-pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
-    let mut at_line_start = true;
-    for &b in message {
-        if at_line_start && b == b'.' {
-            out.push(b'.');
-        }
-        out.push(b);
-        at_line_start = b == b'\n';
-    }
-    if !message.is_empty() && !message.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
-    out
-}
 
 #[derive(Debug)]
 enum Tx {
@@ -43,9 +24,8 @@ enum Tx {
     Data {
         sent: bool,
     },
-    Content {
-        sent: bool,
-    },
+    /// Writing the content chunk by chunk (the last with the end of data), then its reply.
+    Content,
     /// RSET after a refusal, then the refusal is the result.
     Rset {
         sent: bool,
@@ -61,7 +41,7 @@ pub(crate) struct Transaction<'a> {
     cfg: &'a SmtpSettings,
     server: String,
     envelope: &'a Envelope,
-    message: &'a [u8],
+    content: Stuffer<'a>,
     /// RFC 2920: MAIL and every RCPT in one write, their replies read afterwards.
     pipelining: bool,
     eight_bit: bool,
@@ -75,14 +55,14 @@ impl<'a> Transaction<'a> {
         cfg: &'a SmtpSettings,
         session: &Session,
         envelope: &'a Envelope,
-        message: &'a [u8],
+        message: Message<'a>,
     ) -> Transaction<'a> {
         let caps = &session.caps;
         let mut tx = Transaction {
             cfg,
             server: cfg.server(),
             envelope,
-            message,
+            content: Stuffer::new(message),
             pipelining: caps.pipelining,
             // Servers without 8BITMIME still take 8-bit data in practice: no refusal for that.
             eight_bit: !message.is_ascii() && caps.has(Extension::EightBitMime),
@@ -212,15 +192,15 @@ impl Machine for Transaction<'_> {
                 self.state = Tx::Data { sent: true };
                 Step::Write(b"DATA\r\n".to_vec())
             }
-            Tx::Content { sent: false } => {
-                self.state = Tx::Content { sent: true };
-                Step::Write(dot_stuff(self.message))
-            }
+            Tx::Content => match self.content.next_chunk() {
+                Some(chunk) => Step::Write(chunk),
+                None => Step::Read,
+            },
             Tx::Rset { sent, .. } if !*sent => {
                 *sent = true;
                 Step::Write(b"RSET\r\n".to_vec())
             }
-            Tx::MailReply | Tx::Rcpt { .. } | Tx::Data { .. } | Tx::Content { .. } => Step::Read,
+            Tx::MailReply | Tx::Rcpt { .. } | Tx::Data { .. } => Step::Read,
             Tx::Rset { .. } => Step::Read,
             Tx::Done(_) | Tx::Taken => match std::mem::replace(&mut self.state, Tx::Taken) {
                 Tx::Done(r) => Step::Done(r),
@@ -264,9 +244,9 @@ impl Machine for Transaction<'_> {
                         Tx::Rset { sent: false, err }
                     };
                 }
-                None => self.state = Tx::Content { sent: false },
+                None => self.state = Tx::Content,
             },
-            Tx::Content { .. } => {
+            Tx::Content => {
                 self.state = Tx::Done(match cause {
                     Some(c) => Err(with_context(self.classify(&c, Stage::Data), "the message")),
                     None => Ok(Delivery::all(self.envelope)),
@@ -286,7 +266,7 @@ impl Machine for Transaction<'_> {
                 let err = with_context(self.classify(&cause, Stage::Data), "DATA");
                 self.state = Tx::Done(Err(err));
             }
-            Tx::Content { .. } => {
+            Tx::Content => {
                 let err = with_context(self.classify(&cause, Stage::Data), "the message");
                 self.state = Tx::Done(Err(err));
             }
