@@ -2,6 +2,7 @@
 //! directory, and classifying what happened (transient, permanent, authentication, configuration)
 //! so the caller can choose an exit code and never lose a message silently.
 
+mod dsn;
 pub mod file;
 mod message;
 pub mod sendmail;
@@ -11,6 +12,7 @@ use crate::address::Addr;
 use crate::envelope::Envelope;
 use std::fmt;
 
+pub use dsn::{Dsn, Notify, Ret};
 pub use file::FileRelay;
 pub use message::Message;
 pub use sendmail::{SendmailRelay, SendmailSettings};
@@ -104,6 +106,9 @@ impl std::error::Error for RelayError {}
 pub struct Delivery {
     /// Recipients the relay accepted the message for.
     pub accepted: Vec<Addr>,
+    /// What was sent otherwise than asked, for a person (the server offers no DSN, so the
+    /// notification request was left out). The library never prints these.
+    pub warnings: Vec<String>,
 }
 
 impl Delivery {
@@ -111,6 +116,7 @@ impl Delivery {
     pub fn all(envelope: &Envelope) -> Delivery {
         Delivery {
             accepted: envelope.to.clone(),
+            warnings: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod harness;
 #[cfg(feature = "tokio")]
 mod async_smtp;
 mod config;
+mod dsn;
 mod faults;
 mod files;
 mod library;
@@ -18,6 +19,7 @@ mod oauth;
 mod postfix;
 mod sendmail;
 mod servers;
+mod sink;
 mod smtp;
 mod trust;
 

@@ -2,6 +2,7 @@
 //! printing one line per accepted submission. A draft that was not accepted is left untouched.
 
 use crate::args::ComposeArgs;
+use crate::dsn::DsnArgs;
 use crate::exit::{Failure, Result};
 use crate::input::Source;
 use envoi::Composer;
@@ -14,7 +15,19 @@ use std::path::{Path, PathBuf};
 /// Below this many drafts a progress bar would only flicker.
 const PROGRESS_FROM: usize = 10;
 
-pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[PathBuf]) -> Result {
+pub fn run(
+    opts: &ComposeArgs,
+    account: Option<&str>,
+    dry_run: bool,
+    dsn: &DsnArgs,
+    drafts: &[PathBuf],
+) -> Result {
+    let dsn = dsn.dsn().map_err(Failure::usage)?;
+    if dsn.envid().is_some() && drafts.len() > 1 {
+        return Err(Failure::usage(
+            "--dsn-envid names one message, but several drafts were given",
+        ));
+    }
     let config = Config::load().map_err(Failure::config)?;
     let relay_config = match config.relay_for(account) {
         Ok(r) => Some(r),
@@ -25,7 +38,7 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     let sources = Source::list(drafts.to_vec());
     let composer = opts.composer(config.compose.options(), sources.len())?;
     match relay_config.filter(|_| !dry_run) {
-        Some(r) => send(&composer, &mut *r.open(), &sources),
+        Some(r) => send(&composer, &mut *r.clone().with_dsn(&dsn).open(), &sources),
         None => show(&composer, &sources),
     }
 }
@@ -75,6 +88,9 @@ fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Resul
         for sub in submissions {
             match sub {
                 SubmissionOutcome::Accepted(d) => {
+                    d.warnings
+                        .iter()
+                        .for_each(|w| out.say(format!("{id}: {w}")));
                     out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
                 }
                 SubmissionOutcome::Failed(e) => {

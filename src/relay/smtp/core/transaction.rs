@@ -45,6 +45,9 @@ pub(crate) struct Transaction<'a> {
     /// RFC 2920: MAIL and every RCPT in one write, their replies read afterwards.
     pipelining: bool,
     eight_bit: bool,
+    /// The DSN parameters, when requested and offered.
+    dsn: Option<(String, String)>,
+    warnings: Vec<String>,
     state: Tx,
     mail_error: Option<RelayError>,
     refused: Vec<(String, ErrorKind)>,
@@ -66,10 +69,22 @@ impl<'a> Transaction<'a> {
             pipelining: caps.pipelining,
             // Servers without 8BITMIME still take 8-bit data in practice: no refusal for that.
             eight_bit: !message.is_ascii() && caps.has(Extension::EightBitMime),
+            dsn: None,
+            warnings: Vec::new(),
             state: Tx::Start,
             mail_error: None,
             refused: Vec::new(),
         };
+        let dsn = cfg.dsn();
+        if caps.dsn && !dsn.is_empty() {
+            tx.dsn = Some((dsn.mail_params(), dsn.rcpt_params()));
+        } else if !dsn.is_empty() {
+            tx.warnings.push(format!(
+                "{} does not offer DSN: sent without the delivery notification request ({})",
+                tx.server,
+                [dsn.mail_params(), dsn.rcpt_params()].concat().trim()
+            ));
+        }
         if envelope.smtputf8 && !caps.has(Extension::SmtpUtfEight) {
             let who = std::iter::once(&envelope.from)
                 .chain(&envelope.to)
@@ -94,12 +109,16 @@ impl<'a> Transaction<'a> {
         if self.eight_bit {
             mail.push_str(" BODY=8BITMIME");
         }
+        if let Some((params, _)) = &self.dsn {
+            mail.push_str(params);
+        }
         mail.push_str("\r\n");
         mail
     }
 
     fn rcpt_line(&self, i: usize) -> String {
-        format!("RCPT TO:<{}>\r\n", self.envelope.to[i])
+        let params = self.dsn.as_ref().map_or("", |d| d.1.as_str());
+        format!("RCPT TO:<{}>{params}\r\n", self.envelope.to[i])
     }
 
     fn sender(&self) -> String {
@@ -249,7 +268,10 @@ impl Machine for Transaction<'_> {
             Tx::Content => {
                 self.state = Tx::Done(match cause {
                     Some(c) => Err(with_context(self.classify(&c, Stage::Data), "the message")),
-                    None => Ok(Delivery::all(self.envelope)),
+                    None => Ok(Delivery {
+                        warnings: std::mem::take(&mut self.warnings),
+                        ..Delivery::all(self.envelope)
+                    }),
                 })
             }
             // Whatever RSET gets, the refusal stands.
