@@ -112,6 +112,51 @@ impl<'a, R: Relay + ?Sized> Batch<'a, R> {
     }
 }
 
+impl<R: Relay + ?Sized> Batch<'_, R> {
+    /// Composes every draft and submits all their submissions in one call to the relay, so
+    /// that an SMTP relay pipelines them (about one round trip per message); one outcome per
+    /// draft, in order. Every submission was tried: a failure that stops the batch is reported
+    /// with the outcomes of those after it in the same call, and later calls are not tried.
+    /// Meant for groups of small drafts: all of them are in memory at once.
+    pub fn send_many<D: AsRef<[u8]>>(&mut self, drafts: &[D]) -> Vec<DraftOutcome> {
+        if self.stopped {
+            return drafts.iter().map(|_| DraftOutcome::NotTried).collect();
+        }
+        let composed: Vec<_> = drafts
+            .iter()
+            .map(|d| self.composer.compose(d.as_ref()))
+            .collect();
+        let batch: Vec<_> = composed
+            .iter()
+            .flatten()
+            .flat_map(|c| c.iter().map(|s| (s.envelope(), s.message())))
+            .collect();
+        let mut results = self.relay.submit_messages(&batch).into_iter();
+        composed
+            .into_iter()
+            .map(|c| match c {
+                Err(e) => DraftOutcome::NotComposed(e),
+                Ok(c) => DraftOutcome::Composed {
+                    message_id: c.message_id().to_owned(),
+                    submissions: c
+                        .iter()
+                        .map(
+                            |_| match results.next().expect("one result per submission") {
+                                Ok(d) => SubmissionOutcome::Accepted(d),
+                                Err(e) => {
+                                    self.stopped |=
+                                        e.kind() != ErrorKind::Permanent || e.is_session_over();
+                                    SubmissionOutcome::Failed(e)
+                                }
+                            },
+                        )
+                        .collect(),
+                },
+            })
+            .collect()
+    }
+}
+
 /// Sends every draft through `relay` by the policy of [`Batch`]; one outcome per draft, in
 /// order. The caller closes the relay.
 pub fn send_all<R: Relay + ?Sized, D: AsRef<[u8]>>(

@@ -46,6 +46,9 @@ pub struct RelayError {
     session_over: bool,
     /// The first command on a kept connection failed: it was probably closed while idle.
     pub(crate) stale: bool,
+    /// An SMTP transaction was left after DATA's 354 without its end of data: the connection
+    /// must be closed without QUIT (which would become part of the message).
+    pub(crate) abandoned: bool,
 }
 
 impl RelayError {
@@ -57,10 +60,15 @@ impl RelayError {
             code: None,
             session_over: false,
             stale: false,
+            abandoned: false,
         }
     }
     pub(crate) fn with_code(mut self, code: u8) -> RelayError {
         self.code = Some(code);
+        self
+    }
+    pub(crate) fn abandoned(mut self) -> RelayError {
+        self.abandoned = true;
         self
     }
     pub(crate) fn session_over(mut self) -> RelayError {
@@ -137,6 +145,19 @@ pub trait Relay: Send {
         message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
         self.submit(envelope, &message.to_bytes())
+    }
+
+    /// Submits several messages held in pieces, one result per message, in order, as
+    /// [`submit_batch`](Relay::submit_batch) does. The SMTP relay pipelines them across
+    /// messages (about one round trip each). The default submits them one by one.
+    fn submit_messages(
+        &mut self,
+        batch: &[(&Envelope, Message<'_>)],
+    ) -> Vec<Result<Delivery, RelayError>> {
+        batch
+            .iter()
+            .map(|(e, m)| self.submit_message(e, *m))
+            .collect()
     }
 
     /// Submits several messages, returning one result per message, in order. A failed message

@@ -43,68 +43,62 @@ pub fn run(
     }
 }
 
+/// Drafts up to this size are sent in groups, pipelined (about one round trip per message);
+/// a larger one goes alone, streamed from the one copy read.
+const GROUP_BYTES: usize = 4 << 20;
+/// At most this many drafts per group (each result is printed once its group is done).
+const GROUP_DRAFTS: usize = 100;
+
 /// Sends the drafts by the library's batch policy, printing a line per accepted submission and
 /// one per failure; after a failure that stops the batch, lists the drafts not tried.
 fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Result {
     let bar = (sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
         .then(|| progress_bar(sources.len()));
-    let mut out = Output::new(bar.as_ref());
+    let mut r = Report {
+        out: Output::new(bar.as_ref()),
+        first: None,
+        not_sent: Vec::new(),
+    };
     let mut batch = Batch::new(composer, relay);
-    let mut first: Option<u8> = None;
-    let mut not_sent: Vec<String> = Vec::new();
+    let mut group: Vec<(&Source, Vec<u8>)> = Vec::new();
     let mut buf = Vec::new();
     for s in sources {
         if batch.is_stopped() {
-            not_sent.push(s.display());
+            r.not_sent.push(s.display());
             continue;
         }
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let outcome = match s.read_into(&mut buf) {
-            Ok(n) => batch.send(&buf[..n]),
+        let n = match s.read_into(&mut buf) {
+            Ok(n) => n,
             Err(f) => {
-                out.say(f.message);
-                first.get_or_insert(f.code);
+                r.fail(f.message, f.code);
                 continue;
             }
         };
-        let (id, submissions) = match outcome {
-            DraftOutcome::Composed {
-                message_id,
-                submissions,
-            } => (message_id, submissions),
-            DraftOutcome::NotComposed(e) => {
-                let f = Failure::compose(&s.display(), e);
-                out.say(f.message);
-                first.get_or_insert(f.code);
-                continue;
-            }
-            DraftOutcome::NotTried => {
-                not_sent.push(s.display());
-                continue;
-            }
-        };
-        for sub in submissions {
-            match sub {
-                SubmissionOutcome::Accepted(d) => {
-                    d.warnings
-                        .iter()
-                        .for_each(|w| out.say(format!("{id}: {w}")));
-                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
-                }
-                SubmissionOutcome::Failed(e) => {
-                    out.say(format!("{}: {id} not sent: {e}", s.display()));
-                    first.get_or_insert(e.exit_code());
-                }
-                SubmissionOutcome::NotTried => {}
-            }
+        if n > GROUP_BYTES {
+            r.flush(&mut batch, &mut group)?;
+            let outcome = batch.send(&buf[..n]);
+            r.outcome(s, outcome)?;
+            continue;
+        }
+        group.push((s, buf[..n].to_vec()));
+        let size: usize = group.iter().map(|g| g.1.len()).sum();
+        if size >= GROUP_BYTES || group.len() >= GROUP_DRAFTS {
+            r.flush(&mut batch, &mut group)?;
         }
     }
+    r.flush(&mut batch, &mut group)?;
     relay.close();
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let Report {
+        mut out,
+        first,
+        not_sent,
+    } = r;
     if !not_sent.is_empty() {
         out.say(format!(
             "not tried after that failure ({} draft{}, left untouched): {}",
@@ -115,6 +109,73 @@ fn send(composer: &Composer, relay: &mut dyn Relay, sources: &[Source]) -> Resul
     }
     out.flush()?;
     first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+}
+
+/// What `send` prints as it goes, and the first failure's exit code.
+struct Report<'b> {
+    out: Output<'b>,
+    first: Option<u8>,
+    not_sent: Vec<String>,
+}
+
+impl Report<'_> {
+    fn fail(&mut self, message: String, code: u8) {
+        self.out.say(message);
+        self.first.get_or_insert(code);
+    }
+
+    /// Sends the drafts gathered so far in one pipelined group.
+    fn flush<R: Relay + ?Sized>(
+        &mut self,
+        batch: &mut Batch<'_, R>,
+        group: &mut Vec<(&Source, Vec<u8>)>,
+    ) -> Result {
+        if group.is_empty() {
+            return Ok(());
+        }
+        let drafts: Vec<&[u8]> = group.iter().map(|g| g.1.as_slice()).collect();
+        let outcomes = batch.send_many(&drafts);
+        for ((s, _), outcome) in group.iter().zip(outcomes) {
+            self.outcome(s, outcome)?;
+        }
+        group.clear();
+        Ok(())
+    }
+
+    fn outcome(&mut self, s: &Source, outcome: DraftOutcome) -> Result {
+        let (id, submissions) = match outcome {
+            DraftOutcome::Composed {
+                message_id,
+                submissions,
+            } => (message_id, submissions),
+            DraftOutcome::NotComposed(e) => {
+                let f = Failure::compose(&s.display(), e);
+                self.fail(f.message, f.code);
+                return Ok(());
+            }
+            DraftOutcome::NotTried => {
+                self.not_sent.push(s.display());
+                return Ok(());
+            }
+        };
+        for sub in submissions {
+            match sub {
+                SubmissionOutcome::Accepted(d) => {
+                    for w in &d.warnings {
+                        self.out.say(format!("{id}: {w}"));
+                    }
+                    let line = format!("{id} accepted: {}", join_addrs(&d.accepted));
+                    self.out.line(&line)?
+                }
+                SubmissionOutcome::Failed(e) => self.fail(
+                    format!("{}: {id} not sent: {e}", s.display()),
+                    e.exit_code(),
+                ),
+                SubmissionOutcome::NotTried => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `--dry-run`: what would be sent, one line per submission; nothing is sent.

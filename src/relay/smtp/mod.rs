@@ -80,6 +80,14 @@ impl Relay for SmtpRelay {
     }
 
     fn submit_batch(&mut self, batch: &[(&Envelope, &[u8])]) -> Vec<Result<Delivery, RelayError>> {
+        let batch: Vec<_> = batch.iter().map(|(e, m)| (*e, Message::new(m))).collect();
+        self.driver.submit_batch(&batch)
+    }
+
+    fn submit_messages(
+        &mut self,
+        batch: &[(&Envelope, Message<'_>)],
+    ) -> Vec<Result<Delivery, RelayError>> {
         self.driver.submit_batch(batch)
     }
 

@@ -36,6 +36,11 @@ impl<'a> Stuffer<'a> {
         }
     }
 
+    /// The end of data has been given.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// The next chunk to write, or None once the end of data was given.
     pub(crate) fn next_chunk(&mut self) -> Option<Vec<u8>> {
         if self.done {

@@ -7,6 +7,7 @@
 //! one reply and hand it to [`Machine::reply`]; on an I/O failure call [`Machine::failed`]; stop
 //! at [`Step::Done`].
 
+mod chain;
 mod classify;
 mod content;
 mod handshake;
@@ -14,6 +15,7 @@ mod reply;
 mod sasl;
 mod transaction;
 
+pub(crate) use chain::Chain;
 pub(crate) use classify::{Cause, Stage, classify_cause};
 pub(crate) use handshake::{Handshake, Session};
 pub(crate) use reply::{Reply, ReplyBuffer};
@@ -64,12 +66,14 @@ pub(crate) enum After {
     Keep,
     /// The session is over: QUIT without waiting, then close.
     Abort,
-    /// The link broke: just drop it.
+    /// The link broke, or a transaction was abandoned after 354: close it without a word.
     Drop,
 }
 
 pub(crate) fn after(result: &Result<Delivery, RelayError>, broken: bool) -> After {
     match result {
+        // After a 354 anything written would become the message: close without QUIT.
+        Err(e) if e.abandoned => After::Drop,
         Err(e) if e.is_session_over() => After::Abort,
         _ if broken => After::Drop,
         _ => After::Keep,
