@@ -23,6 +23,7 @@ mod sendmail;
 mod servers;
 mod sink;
 mod smtp;
+mod streaming;
 mod trust;
 
 /// A draft with To, Cc and Bcc, LF line endings and a body line that starts with a dot.

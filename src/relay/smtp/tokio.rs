@@ -360,9 +360,12 @@ impl AsyncSmtpRelay {
             };
             let cfg = &self.settings;
             let mut chain = Chain::new(cfg, &open.session, &batch[out.len()..]);
-            let results = open.conn.drive(&mut chain, cfg, self.tls.as_ref()).await;
+            let mut results = open.conn.drive(&mut chain, cfg, self.tls.as_ref()).await;
             let last = results.last().expect("a chain ends with a result");
-            if results.len() == 1 && !retried && worth_retry(reused, last) {
+            // The connection had served before this message's first command failed.
+            if !retried && worth_retry(reused || results.len() > 1, last) {
+                results.pop();
+                out.extend(results);
                 open.conn.abort().await;
                 retried = true;
                 continue;
