@@ -62,7 +62,8 @@ pub enum SubmissionOutcome {
 pub struct Batch<'a, R: Relay + ?Sized> {
     composer: &'a Composer,
     relay: &'a mut R,
-    stopped: bool,
+    /// The failure that stopped the batch.
+    stopped_by: Option<RelayError>,
 }
 
 impl<'a, R: Relay + ?Sized> Batch<'a, R> {
@@ -72,52 +73,119 @@ impl<'a, R: Relay + ?Sized> Batch<'a, R> {
         Batch {
             composer,
             relay,
-            stopped: false,
+            stopped_by: None,
         }
     }
 
     /// True once a failure has stopped the batch: every later draft is [`DraftOutcome::NotTried`].
     pub fn is_stopped(&self) -> bool {
-        self.stopped
+        self.stopped_by.is_some()
     }
 
-    /// Composes `draft` and submits each of its submissions, unless the batch has stopped.
+    /// The failure that stopped the batch, if one did: it tells whether what was not tried is
+    /// worth queueing (a temporary failure) or not (authentication, configuration...).
+    pub fn stopped_by(&self) -> Option<&RelayError> {
+        self.stopped_by.as_ref()
+    }
+
+    /// Composes `draft` and submits each of its submissions, one after the other, unless the
+    /// batch has stopped (also between the submissions of one draft).
     pub fn send(&mut self, draft: &[u8]) -> DraftOutcome {
-        if self.stopped {
+        if self.is_stopped() {
             return DraftOutcome::NotTried;
         }
-        let composed = match self.composer.compose(draft) {
-            Ok(c) => c,
-            Err(e) => return DraftOutcome::NotComposed(e),
-        };
-        DraftOutcome::Composed {
-            message_id: composed.message_id().to_owned(),
-            submissions: self.submit(&composed),
+        match self.composer.compose(draft) {
+            Err(e) => DraftOutcome::NotComposed(e),
+            Ok(c) => DraftOutcome::Composed {
+                message_id: c.message_id().to_owned(),
+                submissions: self.submit(&c),
+            },
         }
     }
 
-    /// Submits each submission of a message the caller composed (and so can still keep what
-    /// was not accepted): one outcome per submission, in order; all not tried once the batch
-    /// has stopped.
-    pub fn submit(&mut self, composed: &Composed) -> Vec<SubmissionOutcome> {
-        let mut message = Vec::new();
+    /// Composes every draft and submits all their submissions in one call to the relay, so
+    /// that an SMTP relay pipelines them (about one round trip per message); one outcome per
+    /// draft, in order. Every submission was tried: a failure that stops the batch is reported
+    /// with the outcomes of those after it in the same call, and later calls are not tried.
+    /// Meant for groups of small drafts: all of them are in memory at once.
+    pub fn send_many<D: AsRef<[u8]>>(&mut self, drafts: &[D]) -> Vec<DraftOutcome> {
+        if self.is_stopped() {
+            return drafts.iter().map(|_| DraftOutcome::NotTried).collect();
+        }
+        let composed: Vec<_> = drafts
+            .iter()
+            .map(|d| self.composer.compose(d.as_ref()))
+            .collect();
+        let ok: Vec<&Composed<'_>> = composed.iter().flatten().collect();
+        let mut outcomes = self.submit_many(&ok).into_iter();
+        composed
+            .into_iter()
+            .map(|c| match c {
+                Err(e) => DraftOutcome::NotComposed(e),
+                Ok(c) => DraftOutcome::Composed {
+                    message_id: c.message_id().to_owned(),
+                    submissions: outcomes.next().expect("one list per composed draft"),
+                },
+            })
+            .collect()
+    }
+
+    /// Submits the submissions of messages the caller composed (and so can still keep what was
+    /// not accepted), all in one call to the relay, so that an SMTP relay pipelines them: one
+    /// list of outcomes per message, one outcome per submission, in order; all not tried once
+    /// the batch has stopped. The relay streams each message from its pieces: nothing is
+    /// copied.
+    pub fn submit_many(&mut self, composed: &[&Composed<'_>]) -> Vec<Vec<SubmissionOutcome>> {
+        if self.is_stopped() {
+            return composed
+                .iter()
+                .map(|c| c.iter().map(|_| SubmissionOutcome::NotTried).collect())
+                .collect();
+        }
+        let messages: Vec<_> = composed
+            .iter()
+            .flat_map(|c| c.iter().map(|s| (s.envelope(), s.message())))
+            .collect();
+        let mut results = self.relay.submit_messages(&messages).into_iter();
+        composed
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|_| self.outcome(results.next().expect("one result per submission")))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Submits each submission of a message the caller composed, one after the other, streamed
+    /// from its pieces; those after a failure that stops the batch are not tried.
+    pub fn submit(&mut self, composed: &Composed<'_>) -> Vec<SubmissionOutcome> {
         composed
             .iter()
             .map(|sub| {
-                if self.stopped {
+                if self.is_stopped() {
                     return SubmissionOutcome::NotTried;
                 }
-                message.clear();
-                sub.push_to(&mut message);
-                match self.relay.submit(sub.envelope(), &message) {
-                    Ok(d) => SubmissionOutcome::Accepted(d),
-                    Err(e) => {
-                        self.stopped = e.kind() != ErrorKind::Permanent || e.is_session_over();
-                        SubmissionOutcome::Failed(e)
-                    }
-                }
+                let result = self.relay.submit_message(sub.envelope(), sub.message());
+                self.outcome(result)
             })
             .collect()
+    }
+
+    /// One relay result as an outcome; a failure that would repeat for every later message
+    /// stops the batch.
+    fn outcome(&mut self, result: Result<Delivery, RelayError>) -> SubmissionOutcome {
+        match result {
+            Ok(d) => SubmissionOutcome::Accepted(d),
+            Err(e) => {
+                if self.stopped_by.is_none()
+                    && (e.kind() != ErrorKind::Permanent || e.is_session_over())
+                {
+                    self.stopped_by = Some(e.clone());
+                }
+                SubmissionOutcome::Failed(e)
+            }
+        }
     }
 }
 

@@ -51,6 +51,13 @@ impl<'c> Submission<'c> {
         v
     }
 
+    /// The complete message as borrowed pieces, for [`Relay::submit_message`](crate::relay::Relay::submit_message):
+    /// a body with bare LF line endings is converted as it is written, not copied here.
+    pub fn message(&self) -> crate::relay::Message<'c> {
+        let bare_lf = self.body.crlf_len() != self.body.raw.len();
+        crate::relay::Message::parts(self.header, self.body.raw, bare_lf)
+    }
+
     /// Appends the complete message to `out`: with one buffer reused for a batch, the fastest
     /// way to get many messages.
     pub fn push_to(&self, out: &mut Vec<u8>) {

@@ -25,6 +25,8 @@ pub(super) struct RawRelay {
     pub(super) auth: Option<AuthMechanism>,
     pub(super) ca_file: Option<PathBuf>,
     pub(super) tls_fingerprint: Option<String>,
+    pub(super) dsn_notify: Option<String>,
+    pub(super) dsn_return: Option<String>,
     pub(super) timeout_secs: Option<u64>,
     pub(super) hello_name: Option<String>,
     pub(super) password_command: Option<String>,
@@ -182,7 +184,7 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<RawFile, ConfigError
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
-const SMTP_KEYS: [&str; 12] = [
+const SMTP_KEYS: [&str; 14] = [
     "host",
     "port",
     "tls",
@@ -190,6 +192,8 @@ const SMTP_KEYS: [&str; 12] = [
     "auth",
     "ca_file",
     "tls_fingerprint",
+    "dsn_notify",
+    "dsn_return",
     "timeout_secs",
     "hello_name",
     "password_command",
@@ -210,7 +214,7 @@ pub(super) fn validate_relay(
             "`kind` is missing: set kind = \"smtp\", \"sendmail\" or \"file\"",
         )
     })?;
-    let present: [(&str, bool); 15] = [
+    let present: [(&str, bool); 17] = [
         ("host", r.host.is_some()),
         ("port", r.port.is_some()),
         ("tls", r.tls.is_some()),
@@ -218,6 +222,8 @@ pub(super) fn validate_relay(
         ("auth", r.auth.is_some()),
         ("ca_file", r.ca_file.is_some()),
         ("tls_fingerprint", r.tls_fingerprint.is_some()),
+        ("dsn_notify", r.dsn_notify.is_some()),
+        ("dsn_return", r.dsn_return.is_some()),
         ("timeout_secs", r.timeout_secs.is_some()),
         ("hello_name", r.hello_name.is_some()),
         ("password_command", r.password_command.is_some()),
@@ -389,6 +395,20 @@ pub(super) fn validate_smtp(
             .map_err(|e| src.error(table, Some("tls_fingerprint"), e.message()))?;
         b = b.tls_fingerprint(fp);
     }
+    let mut dsn = Dsn::default();
+    if let Some(n) = &r.dsn_notify {
+        let n = n
+            .parse()
+            .map_err(|e: RelayError| err("dsn_notify", e.message()))?;
+        dsn = dsn.with_notify(n);
+    }
+    if let Some(v) = &r.dsn_return {
+        let v = v
+            .parse()
+            .map_err(|e: RelayError| err("dsn_return", e.message()))?;
+        dsn = dsn.with_ret(v);
+    }
+    b = b.dsn(dsn);
     if let Some(t) = r.timeout_secs {
         b = b.timeout(Duration::from_secs(t));
     }

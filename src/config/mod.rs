@@ -8,7 +8,9 @@ use crate::compose::{BccPolicy, Options};
 use crate::relay::smtp::{
     AuthMechanism, Credentials, Fingerprint, PasswordSource, SmtpSettings, TlsMode,
 };
-use crate::relay::{FileRelay, Relay, SendmailRelay, SendmailSettings, SmtpRelay};
+use crate::relay::{
+    Dsn, FileRelay, Relay, RelayError, Ret, SendmailRelay, SendmailSettings, SmtpRelay,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -91,6 +93,23 @@ impl RelayConfig {
             RelayConfig::Smtp(s) => format!("the SMTP server {}", s.server()),
             RelayConfig::Sendmail(s) => format!("the sendmail relay {}", s.path.display()),
             RelayConfig::File { dir } => format!("the file relay {}", dir.display()),
+        }
+    }
+
+    /// This relay with `dsn`'s requests over the configured ones: an SMTP relay sends them when
+    /// the server offers DSN, a sendmail relay passes them on as -N, -R and -V; a file relay
+    /// has nobody to ask.
+    pub fn with_dsn(self, dsn: &Dsn) -> RelayConfig {
+        match self {
+            RelayConfig::Smtp(s) => {
+                let merged = s.dsn().clone().or(dsn);
+                RelayConfig::Smtp(s.with_dsn(merged))
+            }
+            RelayConfig::Sendmail(mut s) => {
+                s.args.extend(dsn.sendmail_args());
+                RelayConfig::Sendmail(s)
+            }
+            other => other,
         }
     }
 

@@ -114,6 +114,15 @@ fn write_relay(out: &mut String, r: &RelayConfig) {
             if let Some(fp) = s.tls_fingerprint() {
                 kv("tls_fingerprint", quote(&fp.to_string()));
             }
+            if let Some(n) = s.dsn().notify() {
+                kv("dsn_notify", quote(&n.to_string().to_ascii_lowercase()));
+            }
+            if let Some(r) = s.dsn().ret() {
+                kv(
+                    "dsn_return",
+                    quote(if r == Ret::Full { "full" } else { "hdrs" }),
+                );
+            }
             kv("timeout_secs", s.timeout().as_secs().to_string());
             if let Some(h) = s.hello_name() {
                 kv("hello_name", quote(h));

@@ -2,7 +2,9 @@
 //! directory, and classifying what happened (transient, permanent, authentication, configuration)
 //! so the caller can choose an exit code and never lose a message silently.
 
+mod dsn;
 pub mod file;
+mod message;
 pub mod sendmail;
 pub mod smtp;
 
@@ -10,7 +12,9 @@ use crate::address::Addr;
 use crate::envelope::Envelope;
 use std::fmt;
 
+pub use dsn::{Dsn, Notify, Ret};
 pub use file::FileRelay;
+pub use message::Message;
 pub use sendmail::{SendmailRelay, SendmailSettings};
 #[cfg(feature = "tokio")]
 pub use smtp::AsyncSmtpRelay;
@@ -42,6 +46,9 @@ pub struct RelayError {
     session_over: bool,
     /// The first command on a kept connection failed: it was probably closed while idle.
     pub(crate) stale: bool,
+    /// An SMTP transaction was left after DATA's 354 without its end of data: the connection
+    /// must be closed without QUIT (which would become part of the message).
+    pub(crate) abandoned: bool,
 }
 
 impl RelayError {
@@ -53,10 +60,15 @@ impl RelayError {
             code: None,
             session_over: false,
             stale: false,
+            abandoned: false,
         }
     }
     pub(crate) fn with_code(mut self, code: u8) -> RelayError {
         self.code = Some(code);
+        self
+    }
+    pub(crate) fn abandoned(mut self) -> RelayError {
+        self.abandoned = true;
         self
     }
     pub(crate) fn session_over(mut self) -> RelayError {
@@ -102,6 +114,9 @@ impl std::error::Error for RelayError {}
 pub struct Delivery {
     /// Recipients the relay accepted the message for.
     pub accepted: Vec<Addr>,
+    /// What was sent otherwise than asked, for a person (the server offers no DSN, so the
+    /// notification request was left out). The library never prints these.
+    pub warnings: Vec<String>,
 }
 
 impl Delivery {
@@ -109,6 +124,7 @@ impl Delivery {
     pub fn all(envelope: &Envelope) -> Delivery {
         Delivery {
             accepted: envelope.to.clone(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -119,6 +135,30 @@ impl Delivery {
 pub trait Relay: Send {
     /// Submits `message` (CRLF line endings, as composed) to the envelope's recipients.
     fn submit(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, RelayError>;
+
+    /// Submits a message held in pieces ([`Submission::message`](crate::Submission::message)):
+    /// the SMTP relay converts and dot-stuffs it as it writes, so a large message is never
+    /// copied whole. The default joins the pieces and calls [`submit`](Relay::submit).
+    fn submit_message(
+        &mut self,
+        envelope: &Envelope,
+        message: Message<'_>,
+    ) -> Result<Delivery, RelayError> {
+        self.submit(envelope, &message.to_bytes())
+    }
+
+    /// Submits several messages held in pieces, one result per message, in order, as
+    /// [`submit_batch`](Relay::submit_batch) does. The SMTP relay pipelines them across
+    /// messages (about one round trip each). The default submits them one by one.
+    fn submit_messages(
+        &mut self,
+        batch: &[(&Envelope, Message<'_>)],
+    ) -> Vec<Result<Delivery, RelayError>> {
+        batch
+            .iter()
+            .map(|(e, m)| self.submit_message(e, *m))
+            .collect()
+    }
 
     /// Submits several messages, returning one result per message, in order. A failed message
     /// does not stop the others (after a broken connection the next one starts a new one). The

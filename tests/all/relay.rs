@@ -1,6 +1,7 @@
 //! Relay tests against real servers: aiosmtpd (STARTTLS + AUTH, implicit TLS, SMTPUTF8, a
-//! self-signed certificate, XOAUTH2/OAUTHBEARER, injected faults), Postfix (its sendmail and its
-//! smtpd, relaying to aiosmtpd), git send-email driving `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
+//! self-signed certificate, XOAUTH2/OAUTHBEARER, injected faults, no DSN), Postfix (its sendmail and its
+//! smtpd, relaying to aiosmtpd; a check_recipient_access map refusing `refused-*`, at most 5
+//! recipients per transaction), Postfix's smtp-sink (DSN parameters, round trips per message), git send-email driving `envoi sendmail`. Each test checks what the server actually received, or, for a failure, the
 //! exit code and that the message was not lost.
 //!
 //! Servers come from tests/servers/ (smtpd.py, postfix.sh); scripts/test installs what they need.
@@ -10,16 +11,20 @@ mod harness;
 #[cfg(feature = "tokio")]
 mod async_smtp;
 mod config;
+mod dsn;
 mod faults;
 mod files;
 mod library;
 mod modes;
 mod oauth;
 mod outbox;
+mod pipelining;
 mod postfix;
 mod sendmail;
 mod servers;
+mod sink;
 mod smtp;
+mod streaming;
 mod trust;
 
 /// A draft with To, Cc and Bcc, LF line endings and a body line that starts with a dot.

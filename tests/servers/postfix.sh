@@ -54,7 +54,12 @@ delay_warning_time = 0
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
+# Refused by the smtpd (the all-or-nothing tests): any recipient whose local part starts with
+# `refused-`. More than 5 recipients in one transaction get 452 too many recipients.
+smtpd_recipient_restrictions = check_recipient_access regexp:$dir/refused_recipients
+smtpd_recipient_limit = 5
 EOF
+    printf '%s\n' '/^refused-/ REJECT 5.1.1 refused by the test map' >"$dir/refused_recipients"
     # The system's master.cf, with every service out of the chroot (its etc/ would need filling)
     # and the smtpd moved from port 25 to the test's loopback port.
     awk -v port="$smtpd_port" '

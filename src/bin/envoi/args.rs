@@ -48,6 +48,8 @@ pub enum Command {
         /// Print `<MESSAGE-ID> would send from ADDR to RCPT, ...` per submission; send nothing
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        dsn: crate::dsn::DsnArgs,
         /// Draft files (RFC 5322, LF or CRLF); `-` or none reads stdin
         #[arg(value_name = "DRAFT")]
         drafts: Vec<PathBuf>,

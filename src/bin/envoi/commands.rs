@@ -40,8 +40,9 @@ pub fn run(cli: Cli) -> Result {
             opts,
             account,
             dry_run,
+            dsn,
             drafts,
-        } => crate::send::run(&opts, account.as_deref(), dry_run, &drafts),
+        } => crate::send::run(&opts, account.as_deref(), dry_run, &dsn, &drafts),
         Command::Queue(q) => crate::queue::run(q),
         Command::Config => {
             let c = envoi::config::Config::load().map_err(Failure::config)?;

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod draft;
+mod dsn;
 mod edit;
 mod exit;
 mod input;

@@ -2,12 +2,12 @@
 //! printing one line per accepted submission. A draft that was not accepted is left untouched.
 
 use crate::args::ComposeArgs;
+use crate::dsn::DsnArgs;
 use crate::exit::{Failure, IOERR, Result, TEMPFAIL};
 use crate::input::Source;
 use envoi::config::Config;
 use envoi::outbox::{Disposition, NotAccepted, Outbox, OutboxError};
-use envoi::relay::{ErrorKind, RelayError};
-use envoi::relay::{Relay, join_addrs};
+use envoi::relay::{Relay, RelayError, join_addrs};
 use envoi::send::{Batch, SubmissionOutcome};
 use envoi::{Composed, Composer};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -16,7 +16,25 @@ use std::path::{Path, PathBuf};
 /// Below this many drafts a progress bar would only flicker.
 const PROGRESS_FROM: usize = 10;
 
-pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[PathBuf]) -> Result {
+/// Drafts up to this size are sent in groups, pipelined (about one round trip per message);
+/// a larger one goes alone, streamed from the one copy read.
+const GROUP_BYTES: usize = 4 << 20;
+/// At most this many drafts per group (each result is printed once its group is done).
+const GROUP_DRAFTS: usize = 100;
+
+pub fn run(
+    opts: &ComposeArgs,
+    account: Option<&str>,
+    dry_run: bool,
+    dsn: &DsnArgs,
+    drafts: &[PathBuf],
+) -> Result {
+    let dsn = dsn.dsn().map_err(Failure::usage)?;
+    if dsn.envid().is_some() && drafts.len() > 1 {
+        return Err(Failure::usage(
+            "--dsn-envid names one message, but several drafts were given",
+        ));
+    }
     let config = Config::load().map_err(Failure::config)?;
     let relay_config = match config.relay_for(account) {
         Ok(r) => Ok(r),
@@ -30,7 +48,10 @@ pub fn run(opts: &ComposeArgs, account: Option<&str>, dry_run: bool, drafts: &[P
     let outbox = config.outbox();
     match relay_config {
         _ if dry_run => show(&composer, &sources),
-        Ok(r) => send(&composer, Some(&mut *r.open()), &outbox, &sources),
+        Ok(r) => {
+            let mut relay = r.clone().with_dsn(&dsn).open();
+            send(&composer, Some(&mut *relay), &outbox, &sources)
+        }
         Err(e) => {
             let how = e.to_string();
             send(&composer, None, &outbox, &sources).map_err(|f| no_relay(f, &how))
@@ -47,10 +68,10 @@ fn no_relay(f: Failure, how: &str) -> Failure {
     }
 }
 
-/// Sends the drafts by the library's batch policy, printing a line per accepted submission and
-/// one per failure. A submission that failed for a temporary reason, or was not tried after
-/// such a failure (or for want of a relay), is queued in the outbox; one refused for good is
-/// kept in its `failed/`. The draft files are never modified.
+/// Sends the drafts by the library's batch policy, small ones in pipelined groups, printing a
+/// line per accepted submission and one per failure. A submission that failed for a temporary
+/// reason, or was not tried after such a failure (or for want of a relay), is queued in the
+/// outbox; one refused for good is kept in its `failed/`. The draft files are never modified.
 fn send(
     composer: &Composer,
     relay: Option<&mut dyn Relay>,
@@ -59,123 +80,136 @@ fn send(
 ) -> Result {
     let bar = (sources.len() >= PROGRESS_FROM && std::io::stderr().is_terminal())
         .then(|| progress_bar(sources.len()));
-    let mut out = Output::new(bar.as_ref());
-    let mut st = State::default();
-    let mut buf = Vec::new();
+    let mut st = State {
+        out: Output::new(bar.as_ref()),
+        outbox,
+        composer,
+        first: None,
+        not_sent: Vec::new(),
+        queued: 0,
+    };
     let mut relay = relay;
+    let mut batch = relay.as_deref_mut().map(|r| Batch::new(composer, r));
+    let mut group: Vec<(&Source, Vec<u8>)> = Vec::new();
+    let mut buf = Vec::new();
     for s in sources {
         if let Some(b) = &bar {
             b.inc(1);
         }
-        let composed = match s.read_into(&mut buf) {
-            Ok(n) => composer
-                .compose(&buf[..n])
-                .map_err(|e| Failure::compose(&s.display(), e)),
-            Err(f) => Err(f),
-        };
-        let composed = match composed {
-            Ok(c) => c,
+        let n = match s.read_into(&mut buf) {
+            Ok(n) => n,
             Err(f) => {
-                out.say(f.message);
-                st.first.get_or_insert(f.code);
+                st.fail(f);
                 continue;
             }
         };
-        let outcomes = match relay.as_deref_mut() {
-            Some(r) if st.stopped_by.is_none() => {
-                let mut batch = Batch::new(composer, r);
-                batch.submit(&composed)
-            }
-            _ => composed
-                .iter()
-                .map(|_| SubmissionOutcome::NotTried)
-                .collect(),
-        };
-        st.draft(&mut out, outbox, &s.display(), &composed, outcomes)?;
+        if n > GROUP_BYTES {
+            st.group(batch.as_mut(), &group)?;
+            group.clear();
+            st.group(batch.as_mut(), &[(s, &buf[..n])])?;
+            continue;
+        }
+        group.push((s, buf[..n].to_vec()));
+        let size: usize = group.iter().map(|g| g.1.len()).sum();
+        if size >= GROUP_BYTES || group.len() >= GROUP_DRAFTS {
+            st.group(batch.as_mut(), &group)?;
+            group.clear();
+        }
     }
+    st.group(batch.as_mut(), &group)?;
+    drop(batch);
     if let Some(r) = relay {
         r.close();
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    if !st.not_sent.is_empty() {
-        out.say(format!(
-            "not tried after that failure ({} draft{}, left untouched): {}",
-            st.not_sent.len(),
-            if st.not_sent.len() == 1 { "" } else { "s" },
-            st.not_sent.join(", ")
-        ));
-    }
-    out.flush()?;
-    if st.queued > 0 {
-        let note = format!(
-            "{} message{} queued in {}; `envoi queue flush` sends {}",
-            st.queued,
-            if st.queued == 1 { "" } else { "s" },
-            outbox.dir().display(),
-            if st.queued == 1 { "it" } else { "them" },
-        );
-        if st.first.is_none() || st.first == Some(TEMPFAIL) {
-            return Err(Failure::new(TEMPFAIL, note));
-        }
-        out.say(note);
-    }
-    st.first.map_or(Ok(()), |code| Err(Failure::new(code, "")))
+    st.finish()
 }
 
-/// What a send has done so far.
-#[derive(Default)]
-struct State {
+/// What a send has done so far, and where it prints.
+struct State<'a, 'b> {
+    out: Output<'b>,
+    outbox: &'a Outbox,
+    composer: &'a Composer,
     /// The first failure's exit code (74 wins: a message not kept).
     first: Option<u8>,
-    /// The failure that stopped the batch: later submissions are queued (a temporary one) or
-    /// left in their drafts.
-    stopped_by: Option<RelayError>,
     /// Drafts left untouched and not queued.
     not_sent: Vec<String>,
     queued: usize,
 }
 
-impl State {
+impl State<'_, '_> {
+    fn fail(&mut self, f: Failure) {
+        self.out.say(f.message);
+        self.first.get_or_insert(f.code);
+    }
+
+    /// Composes a group of drafts, submits them in one pipelined call (none once the batch has
+    /// stopped, or without a relay), then reports and keeps each submission.
+    fn group<R: Relay + ?Sized, D: AsRef<[u8]>>(
+        &mut self,
+        batch: Option<&mut Batch<'_, R>>,
+        drafts: &[(&Source, D)],
+    ) -> Result {
+        let mut composed: Vec<(&Source, Composed<'_>)> = Vec::with_capacity(drafts.len());
+        for (s, bytes) in drafts {
+            match self.composer.compose(bytes.as_ref()) {
+                Ok(c) => composed.push((s, c)),
+                Err(e) => self.fail(Failure::compose(&s.display(), e)),
+            }
+        }
+        let messages: Vec<&Composed<'_>> = composed.iter().map(|c| &c.1).collect();
+        let (outcomes, stopped_by) = match batch {
+            Some(b) => (b.submit_many(&messages), b.stopped_by().cloned()),
+            None => (
+                messages
+                    .iter()
+                    .map(|c| c.iter().map(|_| SubmissionOutcome::NotTried).collect())
+                    .collect(),
+                None,
+            ),
+        };
+        for ((s, c), o) in composed.iter().zip(outcomes) {
+            self.draft(&s.display(), c, o, stopped_by.as_ref())?;
+        }
+        Ok(())
+    }
+
     /// Reports (and keeps) each submission of one composed draft.
     fn draft(
         &mut self,
-        out: &mut Output,
-        outbox: &Outbox,
         name: &str,
         composed: &Composed,
         outcomes: Vec<SubmissionOutcome>,
+        stopped_by: Option<&RelayError>,
     ) -> Result {
         let id = composed.message_id();
-        let mut message = Vec::new();
         let mut untouched = false;
         for (sub, outcome) in composed.iter().zip(outcomes) {
-            message.clear();
-            sub.push_to(&mut message);
             let env = sub.envelope();
             let rcpts = join_addrs(&env.to);
+            let keep = |why| self.outbox.keep_unsent(&sub.to_bytes(), env, why);
             match outcome {
                 SubmissionOutcome::Accepted(d) => {
-                    out.line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
+                    for w in &d.warnings {
+                        self.out.say(format!("{id}: {w}"));
+                    }
+                    self.out
+                        .line(&format!("{id} accepted: {}", join_addrs(&d.accepted)))?
                 }
                 SubmissionOutcome::Failed(e) => {
-                    let kept = outbox.keep_unsent(&message, env, NotAccepted::Failed(&e));
-                    self.report(out, name, id, &rcpts, &e.to_string(), kept, e.exit_code());
-                    if e.kind() != ErrorKind::Permanent || e.is_session_over() {
-                        self.stopped_by = Some(e);
-                    }
+                    let kept = keep(NotAccepted::Failed(&e));
+                    self.report(name, id, &rcpts, &e.to_string(), kept, e.exit_code());
                 }
                 SubmissionOutcome::NotTried => {
-                    let stopped_by = self.stopped_by.as_ref();
-                    let kept = outbox.keep_unsent(&message, env, NotAccepted::NotTried(stopped_by));
+                    let kept = keep(NotAccepted::NotTried(stopped_by));
                     if let Ok(Disposition::Left) = kept {
                         untouched = true;
                         continue;
                     }
                     let why = stopped_by.map_or("no relay is configured", |e| e.message());
-                    let why = why.to_owned();
-                    self.report(out, name, id, &rcpts, &why, kept, TEMPFAIL);
+                    self.report(name, id, &rcpts, why, kept, TEMPFAIL);
                 }
             }
         }
@@ -186,10 +220,8 @@ impl State {
     }
 
     /// One failed submission: what happened, and where it is kept.
-    #[allow(clippy::too_many_arguments)]
     fn report(
         &mut self,
-        out: &mut Output,
         name: &str,
         id: &str,
         rcpts: &str,
@@ -199,26 +231,52 @@ impl State {
     ) {
         let head = format!("{name}: {id} to {rcpts} not sent: {why}");
         match kept {
-            Ok(Disposition::Left) => {
-                out.say(head);
-                self.first.get_or_insert(code);
-            }
+            Ok(Disposition::Left) => self.out.say(head),
             Ok(Disposition::Queued(q)) => {
-                out.say(format!("{head}; queued in {}", q.path.display()));
+                self.out
+                    .say(format!("{head}; queued in {}", q.path.display()));
                 self.queued += 1;
-                self.first.get_or_insert(code);
             }
-            Ok(Disposition::Failed(q)) => {
-                out.say(format!("{head}; kept in {}", q.path.display()));
-                self.first.get_or_insert(code);
-            }
+            Ok(Disposition::Failed(q)) => self
+                .out
+                .say(format!("{head}; kept in {}", q.path.display())),
             Err(e) => {
-                out.say(format!(
+                self.out.say(format!(
                     "{head}; and it could NOT be queued ({e}): the draft file is unchanged, send it again"
                 ));
                 self.first = Some(IOERR);
+                return;
             }
         }
+        self.first.get_or_insert(code);
+    }
+
+    /// The closing lines (drafts left untouched, messages queued) and the exit code.
+    fn finish(mut self) -> Result {
+        if !self.not_sent.is_empty() {
+            self.out.say(format!(
+                "not tried after that failure ({} draft{}, left untouched): {}",
+                self.not_sent.len(),
+                if self.not_sent.len() == 1 { "" } else { "s" },
+                self.not_sent.join(", ")
+            ));
+        }
+        self.out.flush()?;
+        if self.queued > 0 {
+            let note = format!(
+                "{} message{} queued in {}; `envoi queue flush` sends {}",
+                self.queued,
+                if self.queued == 1 { "" } else { "s" },
+                self.outbox.dir().display(),
+                if self.queued == 1 { "it" } else { "them" },
+            );
+            if self.first.is_none() || self.first == Some(TEMPFAIL) {
+                return Err(Failure::new(TEMPFAIL, note));
+            }
+            self.out.say(note);
+        }
+        self.first
+            .map_or(Ok(()), |code| Err(Failure::new(code, "")))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::exit::{CONFIG, DATAERR, Failure, IOERR, Result, TEMPFAIL};
 use envoi::config::Config;
-use envoi::relay::ErrorKind;
+use envoi::relay::{Dsn, ErrorKind};
 use envoi::sendmail::{
     Frontend, Kept, Prepared, Request, SendmailError, Unsent, default_dead_letter, keep,
 };
@@ -22,8 +22,12 @@ missing) and submits it through the configured relay.
   -i, -oi    a line with a lone dot does not end the message
   -f ADDR    envelope sender (also -r); a From for a message without one
   -F NAME    full name for a From field the message lacks
-  -B, -o..., -N, -R, -V, -v  accepted and ignored
+  -N WHEN    delivery status notifications: never, or a list of success, failure, delay
+  -R full|hdrs  what a failure notification returns: the message or its header
+  -V ENVID   the envelope identifier notifications quote
+  -B, -o..., -v  accepted and ignored
   -q         flush the outbox (envoi queue flush); -bp lists it (envoi queue list)
+(-N, -R and -V go to the server when it offers DSN; when it does not, stderr says so.)
 
 Bare names (root) are qualified with [compose] domain (default: the host name) or mapped
 through [compose] aliases. A message that is not accepted is never dropped: on a temporary
@@ -43,6 +47,8 @@ pub struct SendmailArgs {
     /// -F: full name for a From field that the message lacks.
     pub full_name: Option<String>,
     pub recipients: Vec<String>,
+    /// -N, -R, -V: the delivery status notifications asked for.
+    pub dsn: Dsn,
 }
 
 impl SendmailArgs {
@@ -61,6 +67,7 @@ impl SendmailArgs {
 /// `-f ADDR`), `-o` options ignored except `-oi`, `--` ending the options.
 pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> {
     let mut a = SendmailArgs::default();
+    let mut dsn: [Option<String>; 3] = Default::default();
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -94,13 +101,16 @@ pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> 
                     match c {
                         'f' | 'r' => a.sender = Some(value),
                         'F' => a.full_name = Some(value),
+                        'N' => dsn[0] = Some(value),
+                        'R' => dsn[1] = Some(value),
+                        'V' => dsn[2] = Some(value),
                         'o' if value == "i" => a.ignore_dots = true,
                         'b' if value != "m" => {
                             return Err(format!(
                                 "-b{value} is not supported: envoi only submits mail (-bm)"
                             ));
                         }
-                        // -B 8BITMIME, -oem, -odb, -N, -R, -V, -X, -L, -h: accepted, ignored.
+                        // -B 8BITMIME, -oem, -odb, -X, -L, -h: accepted, ignored.
                         _ => {}
                     }
                     break;
@@ -109,6 +119,8 @@ pub fn parse_args(args: &[String]) -> std::result::Result<SendmailArgs, String> 
             }
         }
     }
+    let [n, r, v] = &dsn;
+    a.dsn = crate::dsn::read(n.as_deref(), r.as_deref(), v.as_deref())?;
     Ok(a)
 }
 
@@ -212,14 +224,21 @@ fn submit(a: &SendmailArgs, config: &Config, input: &[u8], attempt: &mut Attempt
         );
     }
     // No relay yet (a new machine's cron): queued, to be sent once one is configured.
-    let relay_config = config.relay_for(None).map_err(|e| {
-        attempt.kind = Some(ErrorKind::Transient);
-        Failure::new(TEMPFAIL, e.to_string())
-    })?;
+    let relay_config = config
+        .relay_for(None)
+        .map_err(|e| {
+            attempt.kind = Some(ErrorKind::Transient);
+            Failure::new(TEMPFAIL, e.to_string())
+        })?
+        .clone()
+        .with_dsn(&a.dsn);
     attempt.relay = Some(relay_config.describe());
     let mut relay = relay_config.open();
     let result = relay.submit(&prepared.envelope, &prepared.message);
     relay.close();
+    if let Ok(d) = &result {
+        d.warnings.iter().for_each(|w| eprintln!("envoi: {w}"));
+    }
     result.map(|_| ()).map_err(|e| {
         attempt.kind = Some(e.kind());
         Failure::relay(&e)
@@ -329,6 +348,25 @@ mod tests {
         assert!(parse_args(&["-bs".to_string()]).is_err());
         assert!(parse_args(&["-q".to_string()]).is_err());
         assert!(parse_args(&["-f".to_string()]).is_err());
+    }
+
+    #[test]
+    fn mutt_dsn_options_are_read() {
+        let a = p(&[
+            "-oi",
+            "-N",
+            "success,failure",
+            "-Rhdrs",
+            "-V",
+            "id-1",
+            "b@y.example",
+        ]);
+        assert_eq!(a.dsn.mail_params(), " RET=HDRS ENVID=id-1");
+        assert_eq!(a.dsn.rcpt_params(), " NOTIFY=SUCCESS,FAILURE");
+        assert_eq!(a.recipients, ["b@y.example"]);
+        let e = parse_args(&["-Nsometimes".to_string()]).unwrap_err();
+        assert!(e.contains("sometimes"), "{e}");
+        assert!(parse_args(&["-R".to_string(), "body".to_string()]).is_err());
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! rustls' `StreamOwned`. Every connect, read and write has the settings' timeout, so even the
 //! QUIT after a failure cannot hang.
 
-use super::core::{After, Transaction, after, classify_cause, worth_retry};
+use super::core::{After, Chain, after, classify_cause, worth_retry};
 use super::core::{Cause, Handshake, Machine, Reply, ReplyBuffer, Session, Stage, Step};
 use super::settings::{SmtpSettings, TlsMode};
 use super::tls;
 use crate::envelope::Envelope;
+use crate::relay::Message;
 use crate::relay::{Delivery, RelayError};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
@@ -238,47 +239,58 @@ impl Driver {
         }
     }
 
-    /// Submits each message in turn on the kept connection; one result per message, in order.
+    /// Submits the messages on the kept connection, pipelined across messages where the server
+    /// allows (see `core::Chain`); one result per message, in order. A message that a broken or
+    /// abandoned connection left without a result goes again on a new one.
     pub(crate) fn submit_batch(
         &mut self,
-        batch: &[(&Envelope, &[u8])],
+        batch: &[(&Envelope, Message<'_>)],
     ) -> Vec<Result<Delivery, RelayError>> {
-        batch.iter().map(|(e, m)| self.submit(e, m)).collect()
+        let mut out = Vec::with_capacity(batch.len());
+        let mut retried = false;
+        while out.len() < batch.len() {
+            let reused = self.open.is_some();
+            let mut open = match self.open.take() {
+                Some(o) => o,
+                None => match self.connect() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        // It would fail the same way for each of the rest.
+                        out.resize(batch.len(), Err(e));
+                        break;
+                    }
+                },
+            };
+            let cfg = &self.settings;
+            let mut chain = Chain::new(cfg, &open.session, &batch[out.len()..]);
+            let mut results = open.conn.drive(&mut chain, cfg, self.tls.as_ref());
+            let last = results.last().expect("a chain ends with a result");
+            // The connection had served before this message's first command failed.
+            if !retried && worth_retry(reused || results.len() > 1, last) {
+                results.pop();
+                out.extend(results);
+                open.conn.abort();
+                retried = true;
+                continue;
+            }
+            retried = false;
+            match after(last, open.conn.broken) {
+                After::Abort => open.conn.abort(),
+                After::Drop => {}
+                After::Keep => self.open = Some(open),
+            }
+            out.extend(results);
+        }
+        out
     }
 
     pub(crate) fn submit(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: Message<'_>,
     ) -> Result<Delivery, RelayError> {
-        let reused = self.open.is_some();
-        let mut open = match self.open.take() {
-            Some(o) => o,
-            None => self.connect()?,
-        };
-        let mut result = self.transaction(&mut open, envelope, message);
-        if worth_retry(reused, &result) {
-            open.conn.abort();
-            open = self.connect()?;
-            result = self.transaction(&mut open, envelope, message);
-        }
-        match after(&result, open.conn.broken) {
-            After::Abort => open.conn.abort(),
-            After::Drop => {}
-            After::Keep => self.open = Some(open),
-        }
-        result
-    }
-
-    fn transaction(
-        &self,
-        open: &mut Open,
-        envelope: &Envelope,
-        message: &[u8],
-    ) -> Result<Delivery, RelayError> {
-        let cfg = &self.settings;
-        let mut tx = Transaction::new(cfg, &open.session, envelope, message);
-        open.conn.drive(&mut tx, cfg, self.tls.as_ref())
+        let mut r = self.submit_batch(&[(envelope, message)]);
+        r.pop().expect("one result per message")
     }
 
     pub(crate) fn close(&mut self) {

@@ -24,7 +24,7 @@ pub use settings::{
     SmtpSettingsBuilder, TlsMode,
 };
 
-use super::{Delivery, Relay, RelayError};
+use super::{Delivery, Message, Relay, RelayError};
 use crate::envelope::Envelope;
 
 /// Submits over SMTP, blocking the calling thread; connects on the first submission and keeps
@@ -68,10 +68,26 @@ impl SmtpRelay {
 
 impl Relay for SmtpRelay {
     fn submit(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, RelayError> {
+        self.driver.submit(envelope, Message::new(message))
+    }
+
+    fn submit_message(
+        &mut self,
+        envelope: &Envelope,
+        message: Message<'_>,
+    ) -> Result<Delivery, RelayError> {
         self.driver.submit(envelope, message)
     }
 
     fn submit_batch(&mut self, batch: &[(&Envelope, &[u8])]) -> Vec<Result<Delivery, RelayError>> {
+        let batch: Vec<_> = batch.iter().map(|(e, m)| (*e, Message::new(m))).collect();
+        self.driver.submit_batch(&batch)
+    }
+
+    fn submit_messages(
+        &mut self,
+        batch: &[(&Envelope, Message<'_>)],
+    ) -> Vec<Result<Delivery, RelayError>> {
         self.driver.submit_batch(batch)
     }
 

@@ -3,7 +3,7 @@
 //! builds the same type from TOML, and a mail client builds it from its own account settings.
 
 use super::fingerprint::Fingerprint;
-use crate::relay::{ErrorKind, RelayError};
+use crate::relay::{Dsn, ErrorKind, RelayError};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -292,6 +292,7 @@ pub struct SmtpSettings {
     auth: Option<AuthMechanism>,
     timeout: Duration,
     hello_name: Option<String>,
+    dsn: Dsn,
 }
 
 impl SmtpSettings {
@@ -319,6 +320,7 @@ impl SmtpSettings {
             auth: None,
             timeout: DEFAULT_TIMEOUT,
             hello_name: None,
+            dsn: Dsn::default(),
         }
     }
 
@@ -357,6 +359,16 @@ impl SmtpSettings {
     /// The name given in EHLO, if set (else the machine's host name).
     pub fn hello_name(&self) -> Option<&str> {
         self.hello_name.as_deref()
+    }
+    /// The delivery status notifications requested for every message.
+    pub fn dsn(&self) -> &Dsn {
+        &self.dsn
+    }
+    /// The same settings with this DSN request (for instance one message's flags over the
+    /// configured defaults: `settings.dsn().clone().or(&flags)`).
+    pub fn with_dsn(mut self, dsn: Dsn) -> SmtpSettings {
+        self.dsn = dsn;
+        self
     }
 
     /// `host:port`, with an IPv6 address in brackets.
@@ -398,6 +410,7 @@ pub struct SmtpSettingsBuilder {
     auth: Option<AuthMechanism>,
     timeout: Duration,
     hello_name: Option<String>,
+    dsn: Dsn,
 }
 
 impl SmtpSettingsBuilder {
@@ -443,6 +456,11 @@ impl SmtpSettingsBuilder {
     /// The name to give in EHLO (default: this machine's host name).
     pub fn hello_name(mut self, name: impl Into<String>) -> Self {
         self.hello_name = Some(name.into());
+        self
+    }
+    /// Delivery status notifications to request (RFC 3461; default: none).
+    pub fn dsn(mut self, dsn: Dsn) -> Self {
+        self.dsn = dsn;
         self
     }
 
@@ -502,6 +520,7 @@ impl SmtpSettingsBuilder {
             auth: self.auth,
             timeout: self.timeout,
             hello_name: self.hello_name,
+            dsn: self.dsn,
         })
     }
 }

@@ -7,12 +7,15 @@
 //! one reply and hand it to [`Machine::reply`]; on an I/O failure call [`Machine::failed`]; stop
 //! at [`Step::Done`].
 
+mod chain;
 mod classify;
+mod content;
 mod handshake;
 mod reply;
 mod sasl;
 mod transaction;
 
+pub(crate) use chain::Chain;
 pub(crate) use classify::{Cause, Stage, classify_cause};
 pub(crate) use handshake::{Handshake, Session};
 pub(crate) use reply::{Reply, ReplyBuffer};
@@ -23,7 +26,7 @@ use crate::relay::{Delivery, RelayError};
 
 /// What the driver must do next.
 pub(crate) enum Step<T> {
-    /// Write these bytes, all in one write (one TCP segment where they fit: see `dot_stuff`).
+    /// Write these bytes, all in one write (one TCP segment where they fit: see `content::Stuffer`).
     Write(Vec<u8>),
     /// Read one reply and pass it to [`Machine::reply`].
     Read,
@@ -63,12 +66,14 @@ pub(crate) enum After {
     Keep,
     /// The session is over: QUIT without waiting, then close.
     Abort,
-    /// The link broke: just drop it.
+    /// The link broke, or a transaction was abandoned after 354: close it without a word.
     Drop,
 }
 
 pub(crate) fn after(result: &Result<Delivery, RelayError>, broken: bool) -> After {
     match result {
+        // After a 354 anything written would become the message: close without QUIT.
+        Err(e) if e.abandoned => After::Drop,
         Err(e) if e.is_session_over() => After::Abort,
         _ if broken => After::Drop,
         _ => After::Keep,

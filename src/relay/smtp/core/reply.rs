@@ -98,6 +98,8 @@ fn lossy(b: &[u8]) -> String {
 pub(crate) struct Caps {
     info: ServerInfo,
     pub(crate) pipelining: bool,
+    /// RFC 3461 delivery status notifications.
+    pub(crate) dsn: bool,
     auth: Vec<String>,
 }
 
@@ -105,11 +107,14 @@ impl Caps {
     pub(crate) fn of(reply: &Reply) -> Result<Caps, Cause> {
         let info = ServerInfo::from_response(&reply.response)
             .map_err(|e| Cause::Closed(format!("unreadable EHLO reply: {e}")))?;
-        let pipelining = reply.response.message().any(|l| {
-            l.split_whitespace()
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case("PIPELINING"))
-        });
+        let offers = |keyword: &str| {
+            reply.response.message().any(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+            })
+        };
+        let (pipelining, dsn) = (offers("PIPELINING"), offers("DSN"));
         let mut auth: Vec<String> = Vec::new();
         for line in reply.response.message() {
             let Some((keyword, rest)) = line.split_once([' ', '=']) else {
@@ -126,6 +131,7 @@ impl Caps {
         Ok(Caps {
             info,
             pipelining,
+            dsn,
             auth,
         })
     }

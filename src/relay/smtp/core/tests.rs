@@ -1,7 +1,12 @@
 //! The machines driven by scripted replies: what they write, and what they make of each reply.
 
+use super::content;
 use super::reply::Caps;
-use super::transaction::dot_stuff;
+use crate::relay::Message;
+
+fn dot_stuff(m: &[u8]) -> Vec<u8> {
+    content::dot_stuff(Message::new(m))
+}
 use super::*;
 use crate::address::Addr;
 use crate::envelope::Envelope;
@@ -75,35 +80,160 @@ fn replies_are_cut_where_they_end() {
     assert!(matches!(b.take(), Err(Cause::Closed(_))));
 }
 
+const GROUP: &str =
+    "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n";
+
 #[test]
-fn pipelined_refusal_sends_no_data_and_resets() {
+fn pipelined_refusal_after_354_abandons_without_the_dot() {
     let cfg = settings();
     let env = envelope(&["b@y.example", "c@y.example"]);
-    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, b"Hi\r\n");
+    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, Message::new(b"Hi\r\n"));
     let replies = [
         "250 ok\r\n",
         "250 ok\r\n",
         "550 5.1.1 no such user\r\n",
+        "354 go ahead\r\n",
+    ];
+    let (out, writes) = run(&mut tx, &replies);
+    assert_eq!(
+        writes,
+        [GROUP],
+        "MAIL, every RCPT and DATA in one write; no content, no dot"
+    );
+    let e = out.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permanent);
+    assert!(e.abandoned && !e.is_session_over());
+    assert!(
+        e.message().contains(
+            "refused recipient c@y.example (550 5.1.1 no such user); the message went to nobody"
+        ),
+        "{}",
+        e.message()
+    );
+    // Closed without QUIT, which the server would take as a line of the message.
+    assert_eq!(after(&Err(e), false), After::Drop);
+}
+
+#[test]
+fn pipelined_refusal_of_everyone_ends_354_with_a_lone_dot_else_resets() {
+    let cfg = settings();
+    let env = envelope(&["b@y.example", "c@y.example"]);
+    let s = session("PIPELINING");
+    let refused = ["550 no\r\n", "550 no\r\n"];
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"Hi\r\n"));
+    let replies = [
+        "250 ok\r\n",
+        refused[0],
+        refused[1],
+        "354 go\r\n",
+        "554 no valid recipients\r\n",
+    ];
+    let (out, writes) = run(&mut tx, &replies);
+    assert_eq!(writes, [GROUP, ".\r\n"]);
+    let e = out.unwrap_err();
+    assert!(
+        !e.abandoned && e.message().contains("went to nobody"),
+        "{e:?}"
+    );
+    assert_eq!(after(&Err(e), false), After::Keep);
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"Hi\r\n"));
+    let replies = [
+        "250 ok\r\n",
+        refused[0],
+        refused[1],
+        "554 no valid recipients\r\n",
         "250 reset\r\n",
+    ];
+    let (out, writes) = run(&mut tx, &replies);
+    assert_eq!(writes, [GROUP, "RSET\r\n"]);
+    assert!(
+        out.unwrap_err()
+            .message()
+            .contains("refused recipients b@y.example (550 no), c@y.example (550 no)")
+    );
+}
+
+#[test]
+fn too_many_recipients_go_in_a_further_transaction() {
+    let cfg = settings();
+    let env = envelope(&["b@y.example", "c@y.example"]);
+    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, Message::new(b"Hi\r\n"));
+    let replies = [
+        "250 ok\r\n",
+        "250 ok\r\n",
+        "452 4.5.3 Error: too many recipients\r\n",
+        "354 go\r\n",
+        "250 queued 1\r\n",
+        "250 ok\r\n",
+        "250 ok\r\n",
+        "354 go\r\n",
+        "250 queued 2\r\n",
     ];
     let (out, writes) = run(&mut tx, &replies);
     assert_eq!(
         writes,
         [
-            "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<c@y.example>\r\n",
-            "RSET\r\n"
+            GROUP,
+            "Hi\r\n.\r\n",
+            "MAIL FROM:<a@x.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n",
+            "Hi\r\n.\r\n"
+        ]
+    );
+    let d = out.unwrap();
+    assert_eq!(d.accepted, env.to);
+    // Any other 452 is a temporary refusal.
+    let mut tx = Transaction::new(&cfg, &session("PIPELINING"), &env, Message::new(b"Hi\r\n"));
+    let replies = [
+        "250 ok\r\n",
+        "250 ok\r\n",
+        "452 4.3.1 Insufficient storage\r\n",
+        "354 go\r\n",
+    ];
+    let e = run(&mut tx, &replies).0.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient);
+    assert!(e.abandoned);
+}
+
+#[test]
+fn a_batch_pipelines_each_end_of_data_with_the_next_message() {
+    let cfg = settings();
+    let s = session("PIPELINING");
+    let (e1, e2) = (envelope(&["b@y.example"]), envelope(&["c@y.example"]));
+    let batch = [
+        (&e1, Message::new(b"one\r\n")),
+        (&e2, Message::new(b"two\r\n")),
+    ];
+    let mut chain = Chain::new(&cfg, &s, &batch);
+    let ok = "250 ok\r\n";
+    let replies = [
+        ok,
+        ok,
+        "354 go\r\n",
+        "250 queued 1\r\n",
+        ok,
+        ok,
+        "354 go\r\n",
+        "250 queued 2\r\n",
+    ];
+    let (out, writes) = run(&mut chain, &replies);
+    assert_eq!(
+        writes,
+        [
+            "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n",
+            "one\r\n.\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n",
+            "two\r\n.\r\n"
         ],
-        "MAIL and every RCPT in one write"
+        "three writes, three round trips, for two messages"
     );
-    let e = out.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Permanent);
-    assert!(!e.is_session_over());
-    assert!(
-        e.message()
-            .contains("refused recipient c@y.example (550 5.1.1 no such user)"),
-        "{}",
-        e.message()
-    );
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    // A session-ending reply to the first message's content ends the chain with its result
+    // alone: the second one goes again on a new connection.
+    let mut chain = Chain::new(&cfg, &s, &batch);
+    let replies = [ok, ok, "354 go\r\n", "421 4.3.2 bye\r\n"];
+    let (out, _) = run(&mut chain, &replies);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].as_ref().unwrap_err().is_session_over());
 }
 
 #[test]
@@ -114,7 +244,7 @@ fn one_write_per_command_without_pipelining_and_one_for_the_content() {
         &cfg,
         &session("8BITMIME"),
         &env,
-        ".hi\r\nh\u{e9}\r\n".as_bytes(),
+        Message::new(".hi\r\nh\u{e9}\r\n".as_bytes()),
     );
     let replies = ["250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n"];
     let (out, writes) = run(&mut tx, &replies);
@@ -135,12 +265,12 @@ fn a_kept_connection_that_died_is_stale_unless_it_timed_out() {
     let cfg = settings();
     let env = envelope(&["b@y.example"]);
     let s = session("PIPELINING");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let (out, _) = run(&mut tx, &[]);
     let e = out.unwrap_err();
     assert!(e.stale && e.is_session_over(), "{e:?}");
     assert!(worth_retry(true, &Err(e.clone())) && !worth_retry(false, &Err(e)));
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     assert!(matches!(tx.step(), Step::Write(_)));
     tx.failed(Cause::Timeout);
     let Step::Done(Err(e)) = tx.step() else {
@@ -150,12 +280,14 @@ fn a_kept_connection_that_died_is_stale_unless_it_timed_out() {
     assert_eq!(after(&Err(e), true), After::Abort);
 }
 
+const GROUP_ONE: &str = "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n";
+
 #[test]
 fn data_refused_then_reset_and_421_ends_the_session() {
     let cfg = settings();
     let env = envelope(&["b@y.example"]);
     let s = session("PIPELINING");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let (out, writes) = run(
         &mut tx,
         &["250 ok\r\n", "250 ok\r\n", "451 later\r\n", "250 ok\r\n"],
@@ -164,7 +296,7 @@ fn data_refused_then_reset_and_421_ends_the_session() {
     assert_eq!(e.kind(), ErrorKind::Transient);
     assert!(e.message().starts_with("refused DATA:"), "{}", e.message());
     assert_eq!(writes.last().unwrap(), "RSET\r\n");
-    let mut tx = Transaction::new(&cfg, &s, &env, b"x\r\n");
+    let mut tx = Transaction::new(&cfg, &s, &env, Message::new(b"x\r\n"));
     let replies = [
         "250 ok\r\n",
         "250 ok\r\n",
@@ -179,7 +311,11 @@ fn data_refused_then_reset_and_421_ends_the_session() {
         "{}",
         e.message()
     );
-    assert_eq!(writes.len(), 3, "no RSET after the final dot");
+    assert_eq!(
+        writes,
+        [GROUP_ONE, "x\r\n.\r\n"],
+        "no RSET after the final dot"
+    );
 }
 
 #[test]
@@ -358,4 +494,50 @@ fn dot_stuffing() {
     assert_eq!(dot_stuff(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
     assert_eq!(dot_stuff(b"a\r\nb"), b"a\r\nb\r\n.\r\n");
     assert_eq!(dot_stuff(b"x\n.y\r\n"), b"x\n..y\r\n.\r\n");
+}
+
+#[test]
+fn content_streams_a_bare_lf_body_converted_and_stuffed() {
+    let stuffed = |h: &[u8], b: &[u8], lf| content::dot_stuff(Message::parts(h, b, lf));
+    // The body's bare LFs get their CR, a CRLF stays, dots are stuffed across the join.
+    assert_eq!(
+        stuffed(b"S: x\r\n\r\n", b".a\nb\r\n.\nc", true),
+        b"S: x\r\n\r\n..a\r\nb\r\n..\r\nc\r\n.\r\n"
+    );
+    assert_eq!(stuffed(b"", b"", false), b".\r\n");
+    // Against the whole-message reference, over many chunks: each line's first dot stuffed
+    // wherever the chunk boundaries fall.
+    let body: Vec<u8> = (0..40_000)
+        .flat_map(|i| format!(".{i} some text\n").into_bytes())
+        .collect();
+    let converted: Vec<u8> = body
+        .split_inclusive(|&b| b == b'\n')
+        .flat_map(|l| [b"..".as_slice(), &l[1..l.len() - 1], b"\r\n"].concat())
+        .collect();
+    let mut s = content::Stuffer::new(Message::parts(b"H: v\r\n\r\n", &body, true));
+    let chunks: Vec<Vec<u8>> = std::iter::from_fn(|| s.next_chunk()).collect();
+    assert!(chunks.len() > 1, "a large body goes in several writes");
+    assert!(
+        chunks[..chunks.len() - 1]
+            .iter()
+            .all(|c| !c.ends_with(b"\r\n.\r\n"))
+    );
+    let all = chunks.concat();
+    assert_eq!(
+        all,
+        [b"H: v\r\n\r\n".as_slice(), &converted, b".\r\n"].concat()
+    );
+}
+
+#[test]
+fn a_small_message_and_its_dot_go_in_one_write() {
+    let cfg = settings();
+    let env = envelope(&["b@y.example"]);
+    let mut tx = Transaction::new(&cfg, &session(""), &env, Message::new(b"Hi\r\n"));
+    let (r, writes) = run(
+        &mut tx,
+        &["250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n"],
+    );
+    r.unwrap();
+    assert_eq!(writes.last().unwrap(), "Hi\r\n.\r\n");
 }
