@@ -28,7 +28,8 @@ impl Composer {
     /// A finding is either an error ([`Finding::is_error`]): [`Composer::compose`] refuses the
     /// draft exactly when there is one, and fails with the first it finds; or a warning, which
     /// compose tolerates (a field that RFC 5322 allows once appearing again, an empty To or Cc,
-    /// no From when the options give the envelope sender).
+    /// no From when the options give the envelope sender, a group without the comma after it,
+    /// a byte-order mark or mbox `From ` line that compose drops).
     ///
     /// ```
     /// use envoi::{Composer, Options};
@@ -46,10 +47,61 @@ impl Composer {
             Err(f) => return vec![f],
         };
         let mut out = Vec::new();
+        preamble(&draft, &mut out);
         repeated(&draft, &mut out);
+        groups_without_commas(&draft, &mut out);
         out.extend(self.vet(&draft, |_, _, _| ()).0);
         out.sort_by_key(|f| if f.line == 0 { usize::MAX } else { f.line });
         out
+    }
+}
+
+/// Fields holding address lists, whose groups may lack their commas.
+const ADDRESSES: [&str; 11] = [
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Resent-From",
+    "Resent-Sender",
+    "Resent-To",
+    "Resent-Cc",
+    "Resent-Bcc",
+];
+
+/// A warning for what the draft opened with and compose dropped: both sit on line 1.
+fn preamble(draft: &Draft, out: &mut Vec<Finding>) {
+    let p = draft.preamble;
+    let dropped = [
+        (p.bom, Problem::ByteOrderMark),
+        (p.mbox_from, Problem::MboxFrom),
+    ];
+    for (_, problem) in dropped.into_iter().filter(|(was, _)| *was) {
+        out.push(Finding { line: 1, problem });
+    }
+}
+
+/// A warning for each address field that lists a group without the comma after it.
+fn groups_without_commas(draft: &Draft, out: &mut Vec<Finding>) {
+    for f in draft
+        .fields
+        .iter()
+        .filter(|f| ADDRESSES.iter().any(|n| f.is(n)))
+    {
+        let Ok(value) = std::str::from_utf8(f.value()) else {
+            continue;
+        };
+        if let Some(next) = crate::address::group_without_comma(value) {
+            out.push(Finding {
+                line: f.line,
+                problem: Problem::GroupWithoutComma {
+                    field: f.name().into(),
+                    next: crate::quote::quote_input(next.as_bytes()),
+                },
+            });
+        }
     }
 }
 

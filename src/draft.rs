@@ -71,6 +71,44 @@ pub struct Draft<'a> {
     pub body: &'a [u8],
     /// Line number of the first body line.
     pub body_line: usize,
+    /// What was dropped before the first field: a byte-order mark, an mbox `From ` line.
+    pub preamble: Preamble,
+}
+
+/// What [`Draft::parse`] drops before the first header field (docs/rules.md §1): neither is
+/// part of an RFC 5322 message, and both come from tools that save or export drafts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preamble {
+    /// A UTF-8 byte-order mark (EF BB BF) opened the draft.
+    pub bom: bool,
+    /// The first line was an mbox `From sender date` line (line 1 of the draft).
+    pub mbox_from: bool,
+    /// How many bytes of the source were dropped: the header starts at `source[len..]`.
+    pub len: usize,
+}
+
+impl Preamble {
+    /// Reads what opens `source`: a BOM, then an mbox `From ` line (one that is no `From :`
+    /// field, the obsolete spelling of §4.5).
+    fn of(source: &[u8]) -> Preamble {
+        let bom = source.starts_with(b"\xEF\xBB\xBF");
+        let mut len = if bom { 3 } else { 0 };
+        let rest = &source[len..];
+        // The first line is looked for only when it may be one: every draft is parsed.
+        let mut mbox_from = false;
+        if rest.starts_with(b"From ") {
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            mbox_from = field_name(trim_eol(&rest[..end])).is_none();
+            if mbox_from {
+                len += end;
+            }
+        }
+        Preamble {
+            bom,
+            mbox_from,
+            len,
+        }
+    }
 }
 
 impl<'a> Draft<'a> {
@@ -84,9 +122,12 @@ impl<'a> Draft<'a> {
     /// ```
     pub fn parse(source: &'a [u8]) -> Result<Draft<'a>, Finding> {
         let mut fields: Vec<Field<'a>> = Vec::with_capacity(16);
-        let mut pos = 0;
-        let mut line = 0;
-        let mut lfs = crate::scan::lfs(source);
+        let preamble = Preamble::of(source);
+        let mut pos = preamble.len;
+        // The dropped mbox line keeps its number: findings name lines as the user sees them.
+        let mut line = usize::from(preamble.mbox_from);
+        let skip = preamble.len;
+        let mut lfs = crate::scan::lfs(&source[skip..]).map(move |i| i + skip);
         while pos < source.len() {
             line += 1;
             let end = lfs.next().map_or(source.len(), |i| i + 1);
@@ -97,6 +138,13 @@ impl<'a> Draft<'a> {
                     problem: Problem::LineTooLong { len: text.len() },
                 });
             }
+            // RFC 5322 §2.2 allows no NUL in a header, and relays reject it or cut at it.
+            if memchr::memchr(0, text).is_some() {
+                return Err(Finding {
+                    line,
+                    problem: Problem::Nul,
+                });
+            }
             if text.is_empty() {
                 return Ok(Draft {
                     source,
@@ -104,6 +152,7 @@ impl<'a> Draft<'a> {
                     separator: true,
                     body: &source[end..],
                     body_line: line + 1,
+                    preamble,
                 });
             }
             if text[0] == b' ' || text[0] == b'\t' {
@@ -143,6 +192,7 @@ impl<'a> Draft<'a> {
             separator: false,
             body: &[],
             body_line: line + 1,
+            preamble,
         })
     }
 
@@ -346,6 +396,41 @@ mod tests {
         );
         assert_eq!(Draft::parse(b" x: y\n").unwrap_err().line, 1);
         assert!(Draft::parse(b": no name\n").is_err());
+    }
+
+    #[test]
+    fn a_bom_and_an_mbox_line_are_dropped_and_noted() {
+        let src =
+            b"\xEF\xBB\xBFFrom a@x.example Fri Jan 15 08:00:00 2027\r\nFrom: a@x.example\r\n\r\nb";
+        let d = Draft::parse(src).unwrap();
+        assert_eq!(d.preamble.len, 46);
+        assert!(d.preamble.bom && d.preamble.mbox_from);
+        assert_eq!(d.fields.len(), 1);
+        assert_eq!(d.fields[0].raw, b"From: a@x.example\r\n");
+        assert_eq!((d.fields[0].line, d.body_line), (2, 4));
+        let bom = Draft::parse(b"\xEF\xBB\xBFTo: b@x.example\n").unwrap();
+        assert_eq!((bom.preamble.len, bom.fields[0].line), (3, 1));
+        assert!(!bom.preamble.mbox_from);
+        // `From :` is the obsolete spelling of the From field (§4.5), not an mbox line.
+        let obs = Draft::parse(b"From : a@x.example\n").unwrap();
+        assert_eq!(obs.preamble, Preamble::default());
+        assert_eq!(obs.fields[0].name(), "From");
+        // Only the first line may be an mbox line; a BOM later on is no BOM either.
+        assert_eq!(
+            Draft::parse(b"To: b@x.example\nFrom x\n").unwrap_err().line,
+            2
+        );
+        assert!(Draft::parse(b"To: b@x.example\n\xEF\xBB\xBFX: y\n").is_err());
+    }
+
+    #[test]
+    fn a_nul_in_the_header_is_refused_with_its_line() {
+        let e = Draft::parse(b"From: a@x.example\nTo: b@\0x.example\n\nbody\0\n").unwrap_err();
+        assert_eq!((e.line, e.problem), (2, Problem::Nul));
+        let e = Draft::parse(b"From a@x.example date\n\0\n").unwrap_err();
+        assert_eq!((e.line, e.problem), (2, Problem::Nul));
+        // The body is the user's bytes: NUL there is not a header matter.
+        assert!(Draft::parse(b"To: b@x.example\n\nbody\0\n").is_ok());
     }
 
     #[test]

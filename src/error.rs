@@ -70,6 +70,20 @@ pub enum Problem {
     /// No From field, while the options give the envelope sender (a warning; without an
     /// envelope sender it is [`Problem::NoFrom`]).
     MissingFrom,
+    /// A NUL byte in a header line: RFC 5322 §2.2 allows none, and relays reject or cut at it.
+    Nul,
+    /// The draft opened with a UTF-8 byte-order mark, which was dropped (a warning).
+    ByteOrderMark,
+    /// The draft opened with an mbox `From ` line, which was dropped (a warning).
+    MboxFrom,
+    /// An address follows a group's `;` with no comma between them (a warning: the `;` ends the
+    /// group unambiguously, so both are read).
+    GroupWithoutComma {
+        /// The field's name as written.
+        field: String,
+        /// The start of what follows the group, quoted safely.
+        next: String,
+    },
 }
 
 impl Problem {
@@ -78,7 +92,12 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         !matches!(
             self,
-            Problem::Repeated { .. } | Problem::EmptyDestination { .. } | Problem::MissingFrom
+            Problem::Repeated { .. }
+                | Problem::EmptyDestination { .. }
+                | Problem::MissingFrom
+                | Problem::ByteOrderMark
+                | Problem::MboxFrom
+                | Problem::GroupWithoutComma { .. }
         )
     }
 }
@@ -149,6 +168,22 @@ impl fmt::Display for Problem {
             Problem::MissingFrom => {
                 write!(f, "there is no From field (RFC 5322 §3.6.2 requires one)")
             }
+            Problem::Nul => write!(
+                f,
+                "the line holds a NUL byte, which no header field may carry (RFC 5322 §2.2): remove it"
+            ),
+            Problem::ByteOrderMark => write!(
+                f,
+                "the draft starts with a byte-order mark, which is no part of a message; envoi drops it"
+            ),
+            Problem::MboxFrom => write!(
+                f,
+                "the mbox `From ` line is no header field; envoi drops it (the envelope sender comes from the header)"
+            ),
+            Problem::GroupWithoutComma { field, next } => write!(
+                f,
+                "{field}: no comma after the group before `{next}`; RFC 5322 §3.4 wants one (envoi reads both)"
+            ),
         }
     }
 }

@@ -111,7 +111,7 @@ pub use compose::{
     BccPolicy, Composed, Composer, HashIds, IdSource, Options, Submission, Submissions, UuidIds,
 };
 pub use config::{Config, ConfigError};
-pub use draft::Draft;
+pub use draft::{Draft, Preamble};
 pub use envelope::Envelope;
 pub use error::{ComposeError, Finding, OptionError, OptionName, Problem};
 pub use relay::{Delivery, Relay, RelayError};

@@ -258,6 +258,15 @@ impl ListParser {
         &mut self,
         value: &'v str,
     ) -> Result<Vec<Mailbox<'v>>, AddressError> {
+        self.parse_noting(value).map(|(out, _)| out)
+    }
+
+    /// The full parser, also returning the first address that follows a group's `;` without a
+    /// comma (read all the same; `check` warns).
+    fn parse_noting<'v>(
+        &mut self,
+        value: &'v str,
+    ) -> Result<(Vec<Mailbox<'v>>, Option<String>), AddressError> {
         let ats = tokenize(value, &mut self.toks)?;
         let mut p = Parser {
             src: value,
@@ -265,10 +274,22 @@ impl ListParser {
             i: 0,
             // Nearly every mailbox has one `@`: sized once, no regrowth.
             out: Vec::with_capacity(ats.max(1)),
+            no_comma: None,
         };
         p.list(false)?;
-        Ok(p.out)
+        let next = p.no_comma.clone().map(|r| p.text(r.start, r.end));
+        Ok((p.out, next))
     }
+}
+
+/// For `check`: the first address that no comma separates from the group before it
+/// (`A: a@x; B: b@x;` gives `B: b@x;`), when the list is otherwise readable.
+pub(crate) fn group_without_comma(value: &str) -> Option<String> {
+    // The fast path declines such a list, so a list it reads has every comma.
+    if fast::parse_into(value, &mut Vec::new()) {
+        return None;
+    }
+    ListParser::new().parse_noting(value).ok()?.1
 }
 
 /// Like [`parse_list`], for raw header bytes that must be UTF-8.
@@ -443,7 +464,12 @@ fn unquote(raw: &str, out: &mut String) {
     let mut chars = raw[1..raw.len() - 1].chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => out.extend(chars.next()),
+            // The obsolete quoted-pair of a CR or LF (RFC 5322 §4.1) before a fold: unfolding
+            // removes the line break, so the pair quotes the white space after it.
+            '\\' => match chars.next() {
+                Some('\r' | '\n') => {}
+                c => out.extend(c),
+            },
             '\r' | '\n' => {}
             c => out.push(c),
         }
@@ -455,6 +481,8 @@ struct Parser<'s, 't> {
     toks: &'t [Token],
     i: usize,
     out: Vec<Mailbox<'s>>,
+    /// The tokens of the first address that follows a group without a comma.
+    no_comma: Option<Range<usize>>,
 }
 
 impl<'s> Parser<'s, '_> {
@@ -485,12 +513,23 @@ impl<'s> Parser<'s, '_> {
                     self.i += 1;
                     continue;
                 }
-                _ => self.address(in_group)?,
+                _ => {
+                    let start = self.i;
+                    self.address(in_group)?;
+                    if self.no_comma == Some(start..start) {
+                        self.no_comma = Some(start..self.i);
+                    }
+                }
             }
             match self.peek() {
                 None => return Ok(()),
                 Some(Tok::Special(b',')) => self.i += 1,
                 Some(Tok::Special(b';')) if in_group => return Ok(()),
+                // Drafts in the wild list groups without commas (`A: a@x; B: b@x;`). Outside a
+                // group a `;` can only have closed one, so what follows is the next address.
+                _ if !in_group && self.toks[self.i - 1].tok == Tok::Special(b';') => {
+                    self.no_comma.get_or_insert(self.i..self.i);
+                }
                 _ => return Err(self.unexpected()),
             }
         }
@@ -775,6 +814,37 @@ mod tests {
             m[0].resolve(None),
             Err(AddressError::NoDomain("root".into()))
         );
+    }
+
+    #[test]
+    fn groups_without_commas_are_read_and_noted() {
+        let v = "A: a@x.example, b@x.example; B: c@x.example; d@x.example";
+        assert_eq!(
+            addrs(v),
+            ["a@x.example", "b@x.example", "c@x.example", "d@x.example"]
+        );
+        assert_eq!(group_without_comma(v).as_deref(), Some("B: c@x.example;"));
+        assert_eq!(group_without_comma("A:; (c) B:;").as_deref(), Some("B:;"));
+        assert_eq!(group_without_comma("A: a@x.example;, B:;"), None);
+        assert_eq!(group_without_comma("a@x.example, b@x.example"), None);
+        // Only a group's `;` ends an address without a comma.
+        assert!(parse_list("a@x.example b@x.example").is_err());
+        assert!(parse_list("A: a@x.example; ;").is_err());
+        assert!(parse_list("A: a@x.example B: b@x.example;").is_err());
+    }
+
+    #[test]
+    fn obsolete_quoted_pair_across_a_fold() {
+        // RFC 5322 §4.1 obs-qp: `\` may quote CR or LF; unfolding removes the line break.
+        for v in [
+            "a@x.example (note \\\r\n more), c@y.example",
+            "a@x.example (note \\\n more), c@y.example",
+            "(x \\\r\n\t(y)) a@x.example, c@y.example",
+        ] {
+            assert_eq!(addrs(v), ["a@x.example", "c@y.example"], "{v:?}");
+        }
+        let m = parse_list("\"a\\\r\n b\"@x.example").unwrap();
+        assert_eq!((m[0].local.as_ref(), m[0].quoted), ("a b", true));
     }
 
     #[test]

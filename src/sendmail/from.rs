@@ -17,8 +17,8 @@ pub(crate) fn add_from_if_missing<'a>(
     sender: Option<&Addr>,
     domain: Option<&str>,
 ) -> Result<Cow<'a, [u8]>, SendmailError> {
-    let has_from = match Draft::parse(input) {
-        Ok(d) => d.fields_named("From").next().is_some(),
+    let (has_from, skip) = match Draft::parse(input) {
+        Ok(d) => (d.fields_named("From").next().is_some(), d.preamble.len),
         // Composing will report the problem with its line number.
         Err(_) => return Ok(Cow::Borrowed(input)),
     };
@@ -39,9 +39,12 @@ pub(crate) fn add_from_if_missing<'a>(
     if !crlf {
         field = field.replace("\r\n", "\n");
     }
-    let mut out = field.into_bytes();
+    // After a byte-order mark or mbox `From ` line, which composing drops: before them, the
+    // field would make them header lines.
+    let mut out = input[..skip].to_vec();
+    out.extend_from_slice(field.as_bytes());
     out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-    out.extend_from_slice(input);
+    out.extend_from_slice(&input[skip..]);
     Ok(Cow::Owned(out))
 }
 

@@ -149,3 +149,16 @@ fn the_added_field_ends_like_the_message() {
         Cow::Borrowed(b) if b == has
     ));
 }
+
+#[test]
+fn the_added_field_goes_after_a_bom_and_an_mbox_line() {
+    let a = addr();
+    let input = b"\xEF\xBB\xBFFrom x@y.example Fri Jan 15 08:00:00 2027\nTo: b@y.example\n\nx\n";
+    let out = add_from_if_missing(input, None, Some(&a), None).unwrap();
+    assert_eq!(
+        &*out,
+        b"\xEF\xBB\xBFFrom x@y.example Fri Jan 15 08:00:00 2027\nFrom: root@h.example\nTo: b@y.example\n\nx\n"
+    );
+    let d = Draft::parse(&out).unwrap();
+    assert_eq!(d.fields_named("From").count(), 1);
+}
