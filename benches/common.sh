@@ -12,6 +12,17 @@ need_gnu_time() {
     fi
 }
 
+# sink: Postfix's smtp-sink; with `msmtp` as an argument, msmtp must be there too.
+find_sink() {
+    sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
+    for tool in "$sink" "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "${0##*/}: $tool is missing (Debian packages: postfix, msmtp)" >&2
+            exit 1
+        fi
+    done
+}
+
 # py: the real interpreter (a version manager's shim would add its start-up to every run).
 find_python() {
     if [[ -x /usr/bin/python3 ]]; then

@@ -18,8 +18,7 @@ if [[ -n ${ENVOI_BIN:-} ]]; then
 else
     build_envoi
 fi
-sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-[[ -x $sink ]] || { echo "memory.sh: smtp-sink is missing (Debian package: postfix)" >&2; exit 1; }
+find_sink
 
 tmp=$(mktemp -d)
 sink_pid=

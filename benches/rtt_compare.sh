@@ -19,13 +19,7 @@ host=127.0.0.1
 # shellcheck source=benches/common.sh
 source "$(dirname "$0")/common.sh"
 
-sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-for tool in "$sink" msmtp; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "rtt_compare.sh: $tool is missing (Debian packages: postfix, msmtp)" >&2
-        exit 1
-    fi
-done
+find_sink msmtp
 find_python
 if [[ -n ${ENVOI_BIN:-} ]]; then
     bin=$ENVOI_BIN
