@@ -51,8 +51,9 @@ pub struct MessageDir {
     dir: OwnedFd,
     /// The envelope's JSON, reused for every message of a batch.
     json: Vec<u8>,
-    /// This process's id, part of every temporary name.
-    pid: u32,
+    /// `.PID.tmp`, the end of every temporary name: the process id keeps two writers of one
+    /// name apart. Formatted once, since a batch writes thousands of files.
+    tmp_suffix: String,
 }
 
 impl MessageDir {
@@ -77,7 +78,7 @@ impl MessageDir {
             path,
             dir,
             json: Vec::new(),
-            pid: std::process::id(),
+            tmp_suffix: format!(".{}.tmp", std::process::id()),
         })
     }
 
@@ -134,14 +135,15 @@ impl MessageDir {
         envelope: Option<&Envelope>,
         durability: Durability,
     ) -> Result<String, WriteError> {
-        let eml = format!("{name}.eml");
+        // Names are joined, not formatted: `format!` cost a tenth of a batch's instructions.
+        let eml = [name, ".eml"].concat();
         self.write_file(&eml, message, durability)?;
         if let Some(envelope) = envelope {
             let mut json = std::mem::take(&mut self.json);
             json.clear();
             envelope.push_json(&mut json);
             json.push(b'\n');
-            let written = self.write_file(&format!("{name}.envelope.json"), &json, durability);
+            let written = self.write_file(&[name, ".envelope.json"].concat(), &json, durability);
             self.json = json;
             if let Err(e) = written {
                 let _ = rustix::fs::unlinkat(&self.dir, eml.as_str(), AtFlags::empty());
@@ -162,9 +164,8 @@ impl MessageDir {
         if name.is_empty() || name.contains(['/', '\0']) {
             return Err(fail(io::ErrorKind::InvalidInput.into()));
         }
-        // Hidden and ending in .tmp, so that no reader takes it for a message; the process id
-        // keeps two writers of the same name apart.
-        let tmp = format!(".{name}.{}.tmp", self.pid);
+        // Hidden and ending in .tmp, so that no reader takes it for a message.
+        let tmp = [".", name, &self.tmp_suffix].concat();
         let mut file = self.create(&tmp).map_err(fail)?;
         let written = file
             .write_all(bytes)
