@@ -28,3 +28,9 @@ pub fn body_crlf_len(body: &[u8], first_line: usize) -> Result<usize, Finding> {
 pub fn push_crlf(out: &mut Vec<u8>, bytes: &[u8]) {
     crate::draft::push_crlf(out, bytes)
 }
+
+/// SMTP replies read from `pieces` fed one after the other (see the `smtp_reply` target): each
+/// reply's code and text, and the error that ended the reading, if one did.
+pub fn smtp_replies(pieces: &[&[u8]]) -> Vec<Result<(u16, String), String>> {
+    crate::relay::smtp::fuzz_replies(pieces)
+}

@@ -15,6 +15,8 @@ mod tls;
 #[cfg(feature = "tokio")]
 mod tokio;
 
+#[cfg(fuzzing)]
+pub(crate) use self::core::fuzz_replies;
 #[cfg(feature = "tokio")]
 pub use self::tokio::AsyncSmtpRelay;
 pub use fingerprint::Fingerprint;

@@ -80,5 +80,31 @@ pub(crate) fn after(result: &Result<Delivery, RelayError>, broken: bool) -> Afte
     }
 }
 
+/// The fuzz target's hook (`--cfg fuzzing` only): the replies in the bytes fed to the reader in
+/// these pieces, each as its code and text (its EHLO reading taken too, which must not panic),
+/// until the bytes run out or are not a reply (the error, last).
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_replies(pieces: &[&[u8]]) -> Vec<Result<(u16, String), String>> {
+    let mut buf = ReplyBuffer::default();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend(piece);
+        loop {
+            match buf.take() {
+                Ok(Some(r)) => {
+                    let _ = reply::Caps::of(&r);
+                    out.push(Ok((r.code, r.text())));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(format!("{e:?}")));
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -105,7 +105,11 @@ pub(crate) struct Caps {
 
 impl Caps {
     pub(crate) fn of(reply: &Reply) -> Result<Caps, Cause> {
-        let info = ServerInfo::from_response(&reply.response)
+        // lettre's reader panics on a line of blanks (`250-  `), which a server may send: such
+        // lines say nothing, so they are left out of what it is given (found by fuzzing).
+        let lines = reply.response.message().filter(|l| !l.trim().is_empty());
+        let said = Response::new(reply.response.code(), lines.map(str::to_owned).collect());
+        let info = ServerInfo::from_response(&said)
             .map_err(|e| Cause::Closed(format!("unreadable EHLO reply: {e}")))?;
         let offers = |keyword: &str| {
             reply.response.message().any(|l| {

@@ -541,3 +541,16 @@ fn a_small_message_and_its_dot_go_in_one_write() {
     r.unwrap();
     assert_eq!(writes.last().unwrap(), "Hi\r\n.\r\n");
 }
+
+/// A server's EHLO reply with a line of blanks (found by the `smtp_reply` fuzz target: lettre's
+/// reader panicked on it) is read, and the lines around it still count.
+#[test]
+fn an_ehlo_line_of_blanks_is_skipped_not_a_panic() {
+    let r = reply(
+        "250-mail.example.org\r\n250-  \r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
+    );
+    let caps = Caps::of(&r).unwrap();
+    assert!(caps.pipelining);
+    assert!(caps.has(lettre::transport::smtp::extension::Extension::StartTls));
+    assert_eq!(caps.auth_mechanisms(), ["PLAIN"]);
+}
