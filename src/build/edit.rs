@@ -164,17 +164,19 @@ impl Editor {
         let d = Draft::parse(draft).map_err(|f| BuildError::invalid("draft", f.to_string()))?;
         let eol: &[u8] = match d.fields.first().map(|f| f.raw) {
             Some(r) if r.ends_with(b"\r\n") => b"\r\n",
-            None if draft.starts_with(b"\r\n") => b"\r\n",
+            None if draft[d.preamble.len..].starts_with(b"\r\n") => b"\r\n",
             _ => b"\n",
         };
         let mut fields: Vec<Piece> = d.fields.iter().map(|f| Piece::Kept(*f)).collect();
         for r in ready {
             r.apply(&mut fields, eol)?;
         }
+        // A BOM or an mbox `From ` line before the header is not part of the draft: it goes,
+        // whether or not the draft has fields (docs/rules.md §1).
         let header_end = d
             .fields
             .last()
-            .map_or(0, |f| offset(draft, f.raw) + f.raw.len());
+            .map_or(d.preamble.len, |f| offset(draft, f.raw) + f.raw.len());
         let mut out = Vec::with_capacity(draft.len() + 256);
         for f in &fields {
             if !out.is_empty() && !out.ends_with(b"\n") {
@@ -425,6 +427,23 @@ mod tests {
 
     fn edit(e: Editor, d: &str) -> String {
         String::from_utf8(e.apply(d.as_bytes()).unwrap()).unwrap()
+    }
+
+    /// The preamble parsing drops (found by the `drafts` fuzz target: a draft with no field
+    /// kept its BOM, one with fields lost it) goes either way.
+    #[test]
+    fn a_bom_or_mbox_line_goes_with_or_without_fields() {
+        let none = Editor::new().remove("X-Absent");
+        assert_eq!(edit(none.clone(), "\u{feff}"), "");
+        assert_eq!(edit(none.clone(), "\u{feff}\r\nbody\r\n"), "\r\nbody\r\n");
+        assert_eq!(
+            edit(none.clone(), "From a@x Thu Jan  1 00:00:00 2026\n\nhi\n"),
+            "\nhi\n"
+        );
+        assert_eq!(
+            edit(none, "\u{feff}To: a@x.example\n\nhi\n"),
+            "To: a@x.example\n\nhi\n"
+        );
     }
 
     #[test]
