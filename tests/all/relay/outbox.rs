@@ -44,6 +44,13 @@ fn received_ids(servers: &[&Smtpd]) -> HashMap<String, usize> {
 }
 
 /// Queues `n` drafts through `send` with the relay down; returns their Message-IDs as queued.
+/// `envoi queue flush` started in the background; its output goes to `out` (null or piped).
+fn spawn_flush(sb: &Sandbox, out: fn() -> Stdio) -> std::process::Child {
+    let mut c = sb.command(ENVOI);
+    c.args(["queue", "flush"]).stdout(out()).stderr(out());
+    c.spawn().unwrap()
+}
+
 fn queue_drafts(sb: &Sandbox, n: usize) -> Vec<String> {
     let drafts: Vec<String> = (0..n)
         .map(|i| {
@@ -144,14 +151,10 @@ fn two_flushes_at_once_deliver_each_message_once() {
     let ids = queue_drafts(&sb, 12);
     let server = Smtpd::builder().start();
     sb.relay(&sb.smtp_relay(server.port, Tls::None), "");
-    let spawn = || {
-        let mut c = sb.command(ENVOI);
-        c.args(["queue", "flush"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c.spawn().unwrap()
-    };
-    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        spawn_flush(&sb, Stdio::piped),
+        spawn_flush(&sb, Stdio::piped),
+    );
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     for o in [&a, &b] {
         // 75 when the other flush still held a message as this one finished.
@@ -172,13 +175,7 @@ fn a_flush_killed_in_data_loses_nothing_and_leaves_no_lock() {
     // The first message is accepted, the second stalls at the end of DATA: kill the flush there.
     let stalling = Smtpd::builder().fault("stall-data", 1).start();
     sb.relay(&sb.smtp_relay(stalling.port, Tls::None), "");
-    let mut child = sb
-        .command(ENVOI)
-        .args(["queue", "flush"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_flush(&sb, Stdio::null);
     wait_until("the first message", Duration::from_secs(20), || {
         (stalling.messages().len() == 1).then_some(())
     });
@@ -214,13 +211,7 @@ fn flushes_killed_at_random_points_lose_nothing() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let mut child = sb
-            .command(ENVOI)
-            .args(["queue", "flush"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_flush(&sb, Stdio::null);
         std::thread::sleep(Duration::from_millis(x % 60));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
